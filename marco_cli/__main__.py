@@ -1,0 +1,3 @@
+from marco_cli.cli import main
+
+main()

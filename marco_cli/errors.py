@@ -1,0 +1,54 @@
+"""Errors that end a command with one clear line on stderr and a meaningful exit code.
+
+Library code raises these; the CLI's single handler prints `message` and exits with
+`exit_code`. Nothing here knows about the terminal.
+"""
+
+from __future__ import annotations
+
+
+class ExitCode:
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    INCOMPLETE = 3
+    """The model stopped before closing its answer (token budget), or a search completed no path."""
+    PARTIAL = 4
+    """Some units of a batch job (translate, bench) failed; the rest was written."""
+    INTERRUPTED = 130
+
+
+class MarcoError(Exception):
+    """A failure the user can act on: `message` says what went wrong and what to do."""
+
+    exit_code = ExitCode.ERROR
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(MarcoError):
+    """Bad input from the user: an empty question, an unknown option value, a bad file."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ModelError(MarcoError):
+    """A model that cannot be found, downloaded or loaded."""
+
+
+class ContextOverflowError(UsageError):
+    """The input does not fit the model's context window."""
+
+
+class Interrupted(MarcoError):
+    """Ctrl-C: `partial` holds what was produced before the interruption."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, partial: str = "") -> None:
+        super().__init__("interrupted")
+        self.partial = partial

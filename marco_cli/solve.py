@@ -1,0 +1,178 @@
+"""`marco solve`: answer a question with chain of thought or with a tree search.
+
+The library entry point is `solve()`; the CLI only gathers options and renders its result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from marco_cli.engine.base import Engine, Request, Sampling, split_tokens
+from marco_cli.errors import ContextOverflowError, Interrupted, UsageError
+from marco_cli.response import OUTPUT_CLOSE, THOUGHT_ENDS, parse_response
+
+Strategy = Literal["cot", "mcts"]
+STRATEGIES: tuple[str, ...] = ("cot", "mcts")
+SYSTEM_PROMPTS: tuple[str, ...] = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    strategy: Strategy = "cot"
+    max_tokens: int = 4096
+    """Budget of generated tokens (for mcts: for the whole search)."""
+    temperature: float = 0.0
+    top_p: float = 0.9
+    seed: int | None = None
+    reflect: bool = False
+    """Chain of thought only: make the model reconsider once when it first closes its thought."""
+    system: str = "zh"
+    """Which system prompt of prompts/solve.yaml: Marco-o1's original Chinese one or English."""
+    search: Any = None
+    """A `marco_cli.search.SearchConfig` for strategy mcts."""
+
+
+@dataclass
+class SolveResult:
+    question: str
+    answer: str
+    thought: str
+    complete: bool
+    """The answer was closed (</Output> or end of turn) before the token budget ran out."""
+    finish_reason: str
+    strategy: str
+    model: str
+    prompt_tokens: int
+    generated_tokens: int
+    evaluated_tokens: int
+    seconds: float
+    first_token_seconds: float | None
+    reflections: int = 0
+    reward: float | None = None
+    search: dict[str, Any] | None = field(default=None)
+    """Search statistics (mcts only)."""
+    tree: Any = field(default=None, repr=False)
+    """The search tree (mcts only); not part of the JSON."""
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.generated_tokens / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("tree")
+        data["tokens_per_second"] = round(self.tokens_per_second, 2)
+        return data
+
+
+def question_tokens(engine: Engine, question: str, prompts: dict[str, Any], system: str = "zh") -> list[int]:
+    """The chat prompt for `question`, ending inside the assistant turn after its prefix."""
+    if system not in SYSTEM_PROMPTS:
+        raise UsageError(f"unknown system prompt {system!r}; choose one of {', '.join(SYSTEM_PROMPTS)}")
+    messages = [
+        {"role": "system", "content": prompts[f"system_{system}"]},
+        {"role": "user", "content": question},
+    ]
+    return engine.chat_tokens(messages) + engine.tokenize(prompts["assistant_prefix"], special=False)
+
+
+def solve(
+    engine: Engine,
+    question: str,
+    options: SolveOptions,
+    prompts: dict[str, Any],
+    *,
+    on_text: Callable[[str], None] | None = None,
+    on_event: Callable[[Any], None] | None = None,
+) -> SolveResult:
+    """Answer `question`. Streams generated text to `on_text` (cot) or search events to
+    `on_event` (mcts). Raises Interrupted (with the partial text) on Ctrl-C."""
+    question = question.strip()
+    if not question:
+        raise UsageError("the question is empty; pass it as an argument or on stdin")
+    if options.strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {options.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    prompt = question_tokens(engine, question, prompts, options.system)
+    if len(prompt) >= engine.n_ctx:
+        raise ContextOverflowError(
+            f"the question needs {len(prompt)} tokens with its prompt but the context holds "
+            f"{engine.n_ctx}; shorten it or raise --ctx"
+        )
+    # mcts: wired in by the search package.
+    return _solve_cot(engine, question, prompt, options, prompts, on_text)
+
+
+def _solve_cot(
+    engine: Engine,
+    question: str,
+    prompt: list[int],
+    options: SolveOptions,
+    prompts: dict[str, Any],
+    on_text: Callable[[str], None] | None,
+) -> SolveResult:
+    sampling = Sampling(temperature=options.temperature, top_p=options.top_p, seed=options.seed)
+    start = time.perf_counter()
+    evaluated_before = engine.stats.evaluated
+    first_token: float | None = None
+    text = ""  # the assistant's text after its forced prefix
+    tokens: list[int] = []  # token ids of `text`, as generated (leftovers re-tokenized)
+    generated = 0
+    reflections = 0
+    finish = "length"
+    shown: list[str] = []
+
+    def stream(_index: int, piece: str) -> None:
+        nonlocal first_token
+        if first_token is None:
+            first_token = time.perf_counter() - start
+        shown.append(piece)
+        if on_text is not None:
+            on_text(piece)
+
+    try:
+        while generated < options.max_tokens:
+            reflect_now = options.reflect and reflections == 0
+            stops = (OUTPUT_CLOSE, *THOUGHT_ENDS) if reflect_now else (OUTPUT_CLOSE,)
+            request = Request(
+                prompt=tuple(prompt + tokens),
+                max_tokens=options.max_tokens - generated,
+                stop=stops,
+                sampling=sampling,
+            )
+            gen = engine.generate(request, on_text=stream)
+            generated += len(gen.tokens)
+            finish = gen.finish_reason
+            if gen.stop in THOUGHT_ENDS:
+                # The thought just closed: cut the closing tag and make the model rethink.
+                kept, leftover = split_tokens(engine, gen.tokens, gen.text.rfind(gen.stop))
+                insert = f"{leftover}\n\n{prompts['reflection']}\n"
+                tokens += kept + engine.tokenize(insert, special=False)
+                text += engine.detokenize(kept) + insert
+                reflections += 1
+                stream(0, f"\n\n{prompts['reflection']}\n")
+                continue
+            tokens += gen.tokens
+            text += gen.text
+            break
+    except KeyboardInterrupt:
+        raise Interrupted("".join(shown)) from None
+
+    parsed = parse_response(prompts["assistant_prefix"] + text)
+    return SolveResult(
+        question=question,
+        answer=parsed.answer,
+        thought=parsed.thought,
+        complete=finish != "length",
+        finish_reason=finish,
+        strategy="cot",
+        model=engine.model_name,
+        prompt_tokens=len(prompt),
+        generated_tokens=generated,
+        evaluated_tokens=engine.stats.evaluated - evaluated_before,
+        seconds=time.perf_counter() - start,
+        first_token_seconds=first_token,
+        reflections=reflections,
+    )

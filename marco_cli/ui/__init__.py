@@ -1,0 +1,1 @@
+"""Everything drawn for humans: consoles, streamed thoughts, the live search tree, progress."""
