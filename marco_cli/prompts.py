@@ -1,4 +1,4 @@
-"""Prompt files: YAML documents in `prompts/` (shipped as `marco_cli.prompts`), overridable.
+"""Prompt files: YAML documents in `prompts/` (shipped as `marco_cli.prompt_files`), overridable.
 
 A user may point `--prompts DIR` (or `prompts:` in the config file) at a folder with their own
 copies; a file missing there falls back to the shipped one.
@@ -25,7 +25,7 @@ def load_prompts(name: str, directory: Path | None = None) -> dict[str, Any]:
     else:
         if directory is not None and not Path(directory).is_dir():
             raise UsageError(f"prompts folder {directory} does not exist; fix --prompts")
-        text = resources.files("marco_cli.prompts").joinpath(filename).read_text(encoding="utf-8")
+        text = resources.files("marco_cli.prompt_files").joinpath(filename).read_text(encoding="utf-8")
         origin = filename
     try:
         data = yaml.safe_load(text)

@@ -1,0 +1,1 @@
+"""The prompt files shipped with marco (installed as `marco_cli.prompt_files`)."""
