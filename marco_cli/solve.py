@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from marco_cli.engine.base import Engine, Request, Sampling, split_tokens
 from marco_cli.errors import ContextOverflowError, Interrupted, UsageError
-from marco_cli.response import OUTPUT_CLOSE, THOUGHT_ENDS, parse_response
+from marco_cli.response import OUTPUT_CLOSE, OUTPUT_OPEN, THOUGHT_ENDS, parse_response
 
 Strategy = Literal["cot", "mcts"]
 STRATEGIES: tuple[str, ...] = ("cot", "mcts")
@@ -27,8 +27,8 @@ class SolveOptions:
     temperature: float = 0.0
     top_p: float = 0.9
     seed: int | None = None
-    reflect: bool = False
-    """Chain of thought only: make the model reconsider once when it first closes its thought."""
+    reflect: bool | None = None
+    """Make the model reconsider when it closes its thought; None: on for mcts, off for cot."""
     system: str = "zh"
     """Which system prompt of prompts/solve.yaml: Marco-o1's original Chinese one or English."""
     search: Any = None
@@ -101,7 +101,10 @@ def solve(
             f"the question needs {len(prompt)} tokens with its prompt but the context holds "
             f"{engine.n_ctx}; shorten it or raise --ctx"
         )
-    # mcts: wired in by the search package.
+    if options.strategy == "mcts":  # the search package reports through SolveResult too
+        from marco_cli.search.solve import solve_mcts
+
+        return solve_mcts(engine, question, prompt, options, prompts, on_event=on_event)
     return _solve_cot(engine, question, prompt, options, prompts, on_text)
 
 
@@ -134,7 +137,7 @@ def _solve_cot(
 
     try:
         while generated < options.max_tokens:
-            reflect_now = options.reflect and reflections == 0
+            reflect_now = bool(options.reflect) and reflections == 0
             stops = (OUTPUT_CLOSE, *THOUGHT_ENDS) if reflect_now else (OUTPUT_CLOSE,)
             request = Request(
                 prompt=tuple(prompt + tokens),
@@ -156,6 +159,13 @@ def _solve_cot(
                 continue
             tokens += gen.tokens
             text += gen.text
+            if gen.finish_reason == "eos" and OUTPUT_OPEN not in text:
+                # The model ended its turn without an answer block: open one and let it finish.
+                forced = prompts["force_answer"]
+                tokens += engine.tokenize(forced, special=False)
+                text += forced
+                stream(0, forced)
+                continue
             break
     except KeyboardInterrupt:
         raise Interrupted("".join(shown)) from None

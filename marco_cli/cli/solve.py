@@ -8,6 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from marco_cli.cli import app
+from marco_cli.cli.mcts import (
+    ActionOpt,
+    BranchOpt,
+    EarlyStopOpt,
+    ExplorationOpt,
+    IterationsOpt,
+    RewardOpt,
+    SaveTreeOpt,
+    SelectOpt,
+    TimeLimitOpt,
+    TreeOpt,
+)
 from marco_cli.cli.options import (
     ConfigOpt,
     CtxOpt,
@@ -55,6 +67,16 @@ def solve(
     prompts: PromptsOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = None,
+    iterations: IterationsOpt = None,
+    branch: BranchOpt = None,
+    exploration: ExplorationOpt = None,
+    action: ActionOpt = None,
+    select: SelectOpt = None,
+    early_stop: EarlyStopOpt = None,
+    time_limit: TimeLimitOpt = None,
+    reward: RewardOpt = None,
+    tree: TreeOpt = None,
+    save_tree: SaveTreeOpt = None,
 ) -> None:
     """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
     from marco_cli.session import command_prompts, command_settings, open_engine
@@ -67,6 +89,9 @@ def solve(
             "model": model, "max_tokens": max_tokens, "temperature": temperature, "seed": seed,
             "n_gpu_layers": n_gpu_layers, "ctx": ctx, "threads": threads, "prompts": prompts,
             "verbose": verbose, "strategy": strategy, "reflect": reflect, "system": system,
+            "iterations": iterations, "branch": branch, "exploration": exploration,
+            "action": action, "select": select, "early_stop": early_stop,
+            "time_limit": time_limit, "reward": reward,
         },
         config,
     )
@@ -77,9 +102,21 @@ def solve(
         max_tokens=settings["max_tokens"],
         temperature=settings["temperature"],
         seed=settings["seed"],
-        reflect=bool(settings["reflect"]),
+        reflect=settings["reflect"],
         system=settings["system"],
     )
+    if options.strategy == "mcts":
+        from dataclasses import replace
+
+        from marco_cli.cli.mcts import run_search, search_config
+
+        config = search_config(settings, max_tokens=max_tokens, temperature=temperature)
+        options = replace(options, search=config)
+        run_search(
+            open_engine(settings), text, options, solve_prompts,
+            json_out=json_out, tree=tree, save_tree=save_tree,
+        )
+        return
     console = stderr_console()
     stream = None
     if console.is_terminal and not hide_thought:
