@@ -12,6 +12,7 @@ cache slots themselves.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -172,16 +173,39 @@ def split_tokens(engine: Engine, tokens: Sequence[int], text_length: int) -> tup
 def token_logprobs(logits: np.ndarray, token: int, k: int = TOP_LOGPROBS) -> TokenLogprobs:
     """Log-probability of `token` and the k best candidates from one position's raw logits.
 
-    A log-softmax over the vocabulary plus an argpartition: the vocabulary is never sorted.
+    A log-softmax over the vocabulary (exponentials in the input's precision, summed in
+    float64) plus `top_ids`: the vocabulary is never sorted nor copied to float64. The result
+    equals a full float64 softmax and a full stable sort (ties in id order) up to rounding.
     """
-    logits = logits.astype(np.float64, copy=False)
+    logits = np.asarray(logits)
+    if logits.dtype.kind != "f":
+        logits = logits.astype(np.float64)
     peak = logits.max()
-    log_norm = peak + np.log(np.exp(logits - peak).sum())
-    ids = np.argpartition(logits, -k)[-k:]
-    ids = ids[np.argsort(-logits[ids], kind="stable")]
+    shifted = logits - peak
+    np.exp(shifted, out=shifted)
+    log_norm = float(peak) + math.log(float(shifted.sum(dtype=np.float64)))
+    ids = top_ids(logits, k)
     return TokenLogprobs(
         token=int(token),
-        logprob=float(logits[token] - log_norm),
-        top_ids=tuple(int(i) for i in ids),
-        top_logprobs=tuple(float(v) for v in logits[ids] - log_norm),
+        logprob=float(logits[token]) - log_norm,
+        top_ids=tuple(ids.tolist()),
+        top_logprobs=tuple((logits[ids].astype(np.float64) - log_norm).tolist()),
     )
+
+
+def top_ids(logits: np.ndarray, k: int) -> np.ndarray:
+    """Ids of the k largest logits, best first, ties in id order (as a full stable sort).
+
+    Only the logits within a widening margin of the maximum are sorted: for a language
+    model's vocabulary that is a few dozen values instead of a partition of 150k.
+    """
+    k = min(k, logits.size)
+    peak = logits.max()
+    margin = 1.0
+    ids = np.flatnonzero(logits >= peak - margin)
+    while ids.size < k and margin < 1e6:
+        margin *= 4.0
+        ids = np.flatnonzero(logits >= peak - margin)
+    if ids.size < k:  # infinities or NaNs: fall back to the whole vocabulary
+        ids = np.arange(logits.size)
+    return ids[np.argsort(-logits[ids], kind="stable")[:k]]
