@@ -1,0 +1,192 @@
+"""How fast a search runs compared with plain decoding, on one loaded engine.
+
+`measure_search_speed` times, in one run and on the same engine and question:
+
+1. single-sequence greedy decoding (the prompt is evaluated first and left out of the timing,
+   so this is the model's decode speed), and
+2. a tree search (by default `--branch 4`, mini-32 actions, early stop off), timed as a whole:
+   selection, batched expansions and rollouts, rewards and bookkeeping.
+
+It reports both speeds in generated tokens per second, their ratio, and the search's
+evaluated / unique tokens (how much of the tree the engine evaluated more than once). Used by
+`benchmarks/search_speed.py` and meant for a `marco bench --suite speed`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from marco_cli.engine.base import Engine, Request
+from marco_cli.search.mcts import SearchConfig, SearchResult, run_mcts
+
+DEFAULT_QUESTION = (
+    "A shop sells pencils at 3 for 2 dollars and pens at 4 dollars each. Tom buys 12 pencils "
+    "and 3 pens, and pays with a 50 dollar note. How much change does he get?"
+)
+EVAL_RATIO_TARGET = 1.10
+SPEEDUP_TARGET = 1.3
+
+
+@dataclass(frozen=True)
+class SpeedReport:
+    model: str
+    backend: str
+    single_tokens: int
+    single_seconds: float
+    search_tokens: int
+    search_seconds: float
+    evaluated: int
+    unique: int
+    branch: int
+    iterations: int
+    action: str
+    stop_reason: str
+    batch_sizes: tuple[int, ...]
+    """Tokens per llama_decode call during the searches, when the engine reports them."""
+    pair_speedups: tuple[float, ...] = ()
+    """Search / single speed of each (single, search) pair, measured back to back."""
+
+    @property
+    def single_tokens_per_second(self) -> float:
+        return self.single_tokens / self.single_seconds if self.single_seconds > 0 else 0.0
+
+    @property
+    def search_tokens_per_second(self) -> float:
+        return self.search_tokens / self.search_seconds if self.search_seconds > 0 else 0.0
+
+    @property
+    def speedup(self) -> float:
+        single = self.single_tokens_per_second
+        return self.search_tokens_per_second / single if single > 0 else 0.0
+
+    @property
+    def eval_ratio(self) -> float:
+        return self.evaluated / self.unique if self.unique else 0.0
+
+    @property
+    def mean_batch(self) -> float:
+        return sum(self.batch_sizes) / len(self.batch_sizes) if self.batch_sizes else 0.0
+
+    def meets_targets(self) -> bool:
+        return self.eval_ratio <= EVAL_RATIO_TARGET and self.speedup >= SPEEDUP_TARGET
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("batch_sizes")
+        data["pair_speedups"] = [round(x, 3) for x in self.pair_speedups]
+        data.update(
+            single_tokens_per_second=round(self.single_tokens_per_second, 2),
+            search_tokens_per_second=round(self.search_tokens_per_second, 2),
+            speedup=round(self.speedup, 3),
+            eval_ratio=round(self.eval_ratio, 4),
+            mean_decode_batch=round(self.mean_batch, 2),
+            targets={"eval_ratio_max": EVAL_RATIO_TARGET, "speedup_min": SPEEDUP_TARGET},
+            meets_targets=self.meets_targets(),
+        )
+        return data
+
+    def lines(self) -> list[str]:
+        ok = "meets" if self.meets_targets() else "misses"
+        return [
+            f"model        {self.model} ({self.backend})",
+            f"single       {self.single_tokens} tokens in {self.single_seconds:.2f}s = "
+            f"{self.single_tokens_per_second:.1f} tokens/s",
+            f"search       {self.search_tokens} tokens in {self.search_seconds:.2f}s = "
+            f"{self.search_tokens_per_second:.1f} tokens/s (branch {self.branch}, "
+            f"{self.iterations} iterations, {self.action}, stopped: {self.stop_reason})",
+            f"speedup      {self.speedup:.2f}x (target >= {SPEEDUP_TARGET}x); "
+            f"mean decode batch {self.mean_batch:.2f} tokens"
+            + (
+                f"; per pair {', '.join(f'{x:.2f}x' for x in self.pair_speedups)}"
+                if len(self.pair_speedups) > 1
+                else ""
+            ),
+            f"evaluated    {self.evaluated} / {self.unique} unique tokens = {self.eval_ratio:.3f} "
+            f"(target <= {EVAL_RATIO_TARGET})",
+            f"result       {ok} both targets",
+        ]
+
+
+def single_decode(engine: Engine, prompt: list[int], tokens: int) -> tuple[int, float]:
+    """Greedy single-sequence decoding of `tokens` tokens after `prompt`: (tokens, seconds).
+
+    The prompt is evaluated beforehand and not timed. Should the model end its turn early, a
+    short nudge ("Go on.") is appended and decoding continues, so short answers still give a
+    full-length measurement (the nudge's few tokens are evaluated inside the timing).
+    """
+    engine.generate(Request(prompt=tuple(prompt), max_tokens=1))
+    nudge = engine.tokenize("\nGo on.\n", special=False)
+    sequence = list(prompt)
+    done = 0
+    seconds = 0.0
+    while done < tokens and len(sequence) + len(nudge) + 1 < engine.n_ctx:
+        start = time.perf_counter()
+        gen = engine.generate(Request(prompt=tuple(sequence), max_tokens=tokens - done))
+        seconds += time.perf_counter() - start
+        done += len(gen.tokens)
+        sequence += gen.tokens
+        if gen.finish_reason != "eos" and gen.tokens:
+            break
+        sequence += nudge
+    return done, seconds
+
+
+def measure_search_speed(
+    engine: Engine,
+    prompt: list[int],
+    prompts: dict[str, Any],
+    *,
+    config: SearchConfig | None = None,
+    single_tokens: int = 256,
+    repeats: int = 1,
+) -> tuple[SpeedReport, SearchResult]:
+    """Time single-sequence decoding and a search on `prompt` (see the module docstring).
+
+    With `repeats` > 1 the pair (single decode, search with seed + i) runs that many times,
+    back to back, and the totals are compared: on a shared machine whose load changes, both
+    sides then see the same conditions. Returns the report and the last search's result.
+    """
+    if config is None:
+        config = SearchConfig(branch=4, iterations=8, action="mini-32", early_stop=0, seed=0)
+    seed = config.seed or 0
+    single_total = single_time = search_total = search_time = 0.0
+    evaluated = unique = iterations = 0
+    sizes: list[int] = []
+    pairs: list[float] = []
+    result: SearchResult | None = None
+    for i in range(max(1, repeats)):
+        n_single, seconds = single_decode(engine, prompt, single_tokens)
+        before = len(engine.stats.batch_sizes)
+        result = run_mcts(engine, prompt, dataclasses.replace(config, seed=seed + i), prompts)
+        sizes += engine.stats.batch_sizes[before:]
+        stats = result.stats
+        single_total, single_time = single_total + n_single, single_time + seconds
+        search_total, search_time = search_total + stats.generated, search_time + stats.wall_seconds
+        evaluated, unique, iterations = (
+            evaluated + stats.evaluated,
+            unique + stats.unique,
+            iterations + stats.iterations,
+        )
+        if seconds > 0 and n_single and stats.wall_seconds > 0:
+            pairs.append((stats.generated / stats.wall_seconds) / (n_single / seconds))
+    assert result is not None
+    report = SpeedReport(
+        model=engine.model_name,
+        backend=engine.backend,
+        single_tokens=int(single_total),
+        single_seconds=single_time,
+        search_tokens=int(search_total),
+        search_seconds=search_time,
+        evaluated=evaluated,
+        unique=unique,
+        branch=config.branch,
+        iterations=iterations,
+        action=config.action,
+        stop_reason=result.stop_reason,
+        batch_sizes=tuple(sizes),
+        pair_speedups=tuple(pairs),
+    )
+    return report, result

@@ -1,0 +1,122 @@
+"""`marco solve --strategy mcts` through the real entry point, on the scripted fake engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_engine import Doc, FakeEngine
+
+import marco_cli.session
+from marco_cli.cli import main
+
+GOOD = (
+    Doc("a1.\na2.\n</Thought>\n<Output>1</Output>", 0.9),
+    Doc("b1.\n</Thought>\n<Output>2</Output>", 0.5),
+)
+RAMBLING = (Doc("r1.\nr2.\n", 0.6),)  # ends its turn without an answer
+
+
+def use_fake(monkeypatch: pytest.MonkeyPatch, docs, **kwargs) -> list[FakeEngine]:
+    made: list[FakeEngine] = []
+
+    def open_engine(settings):
+        engine = FakeEngine("<assistant><Thought>\n", docs, fallback=Doc("more.\n", 0.3), **kwargs)
+        made.append(engine)
+        return engine
+
+    monkeypatch.setattr(marco_cli.session, "open_engine", open_engine)
+    return made
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(["solve", "--strategy", "mcts", "--seed", "0", *args])
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_json_output_has_the_answer_and_the_search_statistics(monkeypatch, capsys):
+    engines = use_fake(monkeypatch, GOOD)
+    code, out, err = run(capsys, "--iterations", "3", "--json", "What is 1?")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["answer"] == "1" and data["complete"] and data["strategy"] == "mcts"
+    stats = data["search"]["stats"]
+    assert stats["iterations"] == 3 and stats["generated"] > 0 and "eval_ratio" in stats
+    assert data["search"]["config"]["seed"] == 0 and data["search"]["completed"]
+    assert engines[0].closed
+
+
+def test_plain_output_is_the_answer_and_search_options_reach_the_config(
+    monkeypatch, capsys, tmp_path: Path
+):
+    engines = use_fake(monkeypatch, GOOD)
+    tree = tmp_path / "tree.json"
+    code, out, err = run(
+        capsys, "--iterations", "2", "--branch", "2", "--action", "mini-32", "--select", "vote",
+        "--no-reflect", "--early-stop", "0", "--temperature", "0.5", "--max-tokens", "500",
+        "--parallel", "1", "--save-tree", str(tree), "What is 1?",
+    )  # fmt: skip
+    assert (code, out.strip()) == (0, "1"), err
+    saved = json.loads(tree.read_text(encoding="utf-8"))
+    config = saved["config"]
+    assert (config["branch"], config["action"], config["select"]) == (2, "mini-32", "vote")
+    assert (config["reflect"], config["early_stop"], config["temperature"]) == (False, 0, 0.5)
+    assert (config["max_tokens"], config["parallel"]) == (500, 1)
+    assert all(r.sampling.temperature in (0.0, 0.5) for call in engines[0].calls for r in call)
+
+
+def test_tree_flag_prints_the_final_tree_when_stderr_is_not_a_terminal(monkeypatch, capsys):
+    use_fake(monkeypatch, GOOD)
+    code, out, err = run(capsys, "--iterations", "2", "--tree", "What is 1?")
+    assert code == 0 and out.strip() == "1"
+    assert "root" in err and "best answer: 1" in err
+    code, out, err = run(capsys, "--iterations", "2", "What is 1?")
+    assert code == 0 and "root" not in err  # no tree unless asked for
+
+
+def test_no_completed_rollout_exits_3_with_the_best_partial_path(monkeypatch, capsys):
+    use_fake(monkeypatch, RAMBLING)
+    code, out, err = run(capsys, "--iterations", "2", "What is 1?")
+    assert code == 3 and out == ""
+    flat = " ".join(err.split())
+    assert "completed no rollout" in flat and "best partial path" in flat and "r1." in flat
+
+
+def test_ctrl_c_prints_the_best_answer_so_far_and_exits_130(monkeypatch, capsys, tmp_path):
+    batches = []
+
+    def interrupt(requests):
+        batches.append(requests)
+        if len(batches) == 3:
+            raise KeyboardInterrupt
+
+    use_fake(monkeypatch, GOOD, before_batch=interrupt)
+    tree = tmp_path / "tree.json"
+    code, out, err = run(capsys, "--iterations", "9", "--save-tree", str(tree), "What is 1?")
+    assert code == 130 and out.strip() == "1"
+    assert "interrupted" in err
+    assert json.loads(tree.read_text(encoding="utf-8"))["interrupted"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--action", "words"], "unknown --action"),
+        (["--select", "best"], "unknown --select"),
+        (["--reward", "oracle"], "unknown --reward"),
+    ],
+)
+def test_bad_search_options_fail_before_loading_a_model(monkeypatch, capsys, args, message):
+    engines = use_fake(monkeypatch, GOOD)
+    code, out, err = run(capsys, *args, "What is 1?")
+    assert code == 2 and message in err and not engines
+
+
+def test_save_tree_into_a_missing_folder_fails_before_searching(monkeypatch, capsys, tmp_path):
+    engines = use_fake(monkeypatch, GOOD)
+    code, out, err = run(capsys, "--save-tree", str(tmp_path / "no" / "t.json"), "What is 1?")
+    assert code == 2 and "folder does not exist" in " ".join(err.split())
+    assert engines[0].closed and engines[0].calls == []

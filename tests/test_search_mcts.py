@@ -1,0 +1,432 @@
+"""The MCTS algorithm against the scripted fake engine (tests/fake_engine.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from fake_engine import Doc, FakeEngine
+
+from marco_cli.errors import ContextOverflowError, UsageError
+from marco_cli.search import SearchConfig, SearchEvent, run_mcts
+from marco_cli.search import mcts as mcts_module
+from marco_cli.search.mcts import _Search
+
+PHRASE = "Wait! Maybe I made some mistakes! I need to rethink from scratch."
+PROMPTS = {"assistant_prefix": "<Thought>\n", "reflection": PHRASE}
+
+A = Doc("a1.\na2.\n</Thought>\n<Output>1</Output>", 0.9)
+A2 = Doc("a1.\nx2.\n</Thought>\n<Output>4</Output>", 0.6)
+B = Doc("b1.\nb2.\n</Thought>\n<Output>2</Output>", 0.5)
+C = Doc("c1.\n</Thought>\n<Output>2</Output>", 0.7)
+FALLBACK = Doc(" so it is 9.\n</Thought>\n<Output>9</Output>", 0.4)
+
+
+def engine(*docs, **kwargs) -> FakeEngine:
+    kwargs.setdefault("fallback", FALLBACK)
+    return FakeEngine("Q?", docs or (A, B, C), **kwargs)
+
+
+def search(eng: FakeEngine, **config) -> _Search:
+    config.setdefault("seed", 0)
+    return _Search(eng, eng.prompt_tokens(), SearchConfig(**config), PROMPTS, None, None)
+
+
+def run(eng: FakeEngine, **config):
+    config.setdefault("seed", 0)
+    return run_mcts(eng, eng.prompt_tokens(), SearchConfig(**config), PROMPTS)
+
+
+def texts(s: _Search, node) -> list[str]:
+    return [c.text for c in s.tree.children(node)]
+
+
+# -- one iteration ----------------------------------------------------------------------------
+
+
+def test_an_expansion_samples_k_children_in_one_batch_and_rolls_them_out_in_another():
+    eng = engine(pick="index")
+    s = search(eng, branch=3)
+    new = s._expand([s.tree.root])
+    assert len(eng.calls) == 1 and len(eng.calls[0]) == 3
+    requests = eng.calls[0]
+    assert {r.prompt for r in requests} == {tuple(eng.prompt_tokens())}
+    assert all(r.sampling.temperature == 0.8 for r in requests)
+    assert len({r.sampling.seed for r in requests}) == 3
+    assert requests[0].stop == ("\n", "</Thought>", "<Output>", "</Output>")
+    assert [n.text for n in new] == ["a1.\n", "b1.\n", "c1.\n"]
+
+    s._evaluate(new)
+    assert len(eng.calls) == 2 and len(eng.calls[1]) == 3
+    assert all(r.sampling.temperature == 0 for r in eng.calls[1])
+    assert all(r.stop == ("</Output>",) for r in eng.calls[1])
+    assert [n.rollout.tokens for n in new] == [[ord(c) for c in d.text[4:]] for d in (A, B, C)]
+
+
+def test_backpropagation_adds_each_rollout_value_to_the_path():
+    eng = engine(pick="index")
+    s = search(eng, branch=3)
+    new = s._expand([s.tree.root])
+    s._evaluate(new)
+    values = [n.q for n in new]
+    # every token of a document has confidence p, so each path's mean is p
+    assert values == pytest.approx([0.9, 0.5, 0.7])
+    assert [n.visits for n in new] == [1, 1, 1]
+    root = s.tree.root
+    assert root.visits == 3 and root.value_sum == pytest.approx(0.9 + 0.5 + 0.7)
+    assert root.q == pytest.approx((0.9 + 0.5 + 0.7) / 3)
+    # a second value below the first child reaches the root too
+    grandchild = s.tree.add(new[0], "step", [1], [0.2], "z")
+    s._backup(grandchild, 0.3)
+    assert new[0].visits == 2 and new[0].value_sum == pytest.approx(1.2)
+    assert root.visits == 4 and root.value_sum == pytest.approx(2.4)
+
+
+def test_selection_takes_the_uct_best_child_and_unvisited_children_first():
+    eng = engine(pick="index")
+    s = search(eng, branch=3, exploration=math.sqrt(2))
+    s._evaluate(s._expand([s.tree.root]))
+    a, b, c = s.tree.children(s.tree.root)
+    assert s._select() is a  # equal exploration terms: the best Q wins
+    a.visits, a.value_sum = 10, 9.0
+    s.tree.root.visits = 12
+    assert s._select() is c  # now exploration outweighs a's value; c has the better Q
+    fresh = s.tree.add(s.tree.root, "step", [1], [0.1], "fresh")
+    assert s._select() is fresh
+
+
+def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled():
+    eng = engine(A, A2, B, pick="index")
+    s = search(eng, branch=3)
+    s._evaluate(s._expand([s.tree.root]))
+    first = s.tree.children(s.tree.root)[0]
+    assert first.text == "a1.\n" and first.rollout is not None
+    calls, duplicates = len(eng.calls), s.duplicates
+    new = s._expand([first])
+    assert len(eng.calls) == calls + 1 and len(eng.calls[-1]) == 2  # K - 1 sampled
+    reused, *others = s.tree.children(first)
+    assert reused.text == "a2.\n" and reused.visits == 1 and reused.q == pytest.approx(0.9)
+    assert reused.scores == first.rollout.scores[: len(reused.tokens)]
+    assert reused.rollout.tokens == [ord(c) for c in "</Thought>\n<Output>1</Output>"]
+    assert first.rollout_used
+    # the sampled "a2." repeats the reused child and is dropped; "x2." is new
+    assert [n.text for n in others] == ["x2.\n"] and new == others
+    assert s.duplicates == duplicates + 1
+    visits_before = first.visits
+    s._evaluate(new)
+    assert first.visits == visits_before + 1  # only the new child's rollout is backed up
+
+
+def test_a_closed_thought_gets_an_answer_child_and_a_reflection_child():
+    eng = engine(pick="index")
+    s = search(eng, branch=3)
+    s._evaluate(s._expand([s.tree.root]))
+    c = s.tree.children(s.tree.root)[2]
+    assert c.text == "c1.\n"
+    s._evaluate(s._expand([c]))
+    kinds = [n.kind for n in s.tree.children(c)]
+    assert kinds == ["answer", "reflection"]  # the sampled "</Thought>" repeated the answer
+    answer, reflection = s.tree.children(c)
+    assert answer.terminal == "answer" and answer.answer == "2"
+    assert answer.text == "</Thought>\n<Output>2</Output>"
+    assert reflection.text == "\n" + PHRASE
+    assert reflection.tokens == [ord(ch) for ch in "\n" + PHRASE]
+    assert reflection.scores == [None] * len(reflection.tokens) and reflection.visits == 0
+    assert s.forced == len(reflection.tokens)
+
+    # the reflection is selected like any unvisited child and continued from
+    for node in s.tree.children(s.tree.root)[:2]:
+        node.visits, node.value_sum = 50, 0.0  # steer selection to c
+    assert s._select() is reflection
+    calls = len(eng.calls)
+    s._evaluate(s._expand([reflection]))
+    prompt = eng.calls[calls][0].prompt
+    assert prompt[-len(reflection.tokens) :] == tuple(reflection.tokens)
+    assert eng.detokenize(prompt).endswith("c1.\n\n" + PHRASE)
+    child = s.tree.children(reflection)[0]
+    # forced tokens are left out of the reward: "c1.\n" then the fallback's tokens
+    n = len(FALLBACK.text)
+    assert child.q == pytest.approx((4 * C.p + n * FALLBACK.p) / (4 + n))
+    assert child.reflections == 1
+
+
+def test_reflection_can_be_turned_off():
+    eng = engine(pick="index")
+    s = search(eng, branch=3, reflect=False)
+    s._evaluate(s._expand([s.tree.root]))
+    c = s.tree.children(s.tree.root)[2]
+    s._expand([c])
+    assert [n.kind for n in s.tree.children(c)] == ["answer"]
+
+
+def test_only_one_reflection_per_path_by_default():
+    eng = engine(pick="index")
+    s = search(eng, branch=3)
+    s._evaluate(s._expand([s.tree.root]))
+    c = s.tree.children(s.tree.root)[2]
+    s._evaluate(s._expand([c]))
+    reflection = s.tree.children(c)[1]
+    s._evaluate(s._expand([reflection]))
+    step = s.tree.children(reflection)[0]  # " so it is 9.\n", then the fallback closes
+    s._evaluate(s._expand([step]))
+    assert [n.kind for n in s.tree.children(step)] == ["answer"]
+
+
+@pytest.mark.parametrize(("action", "size"), [("mini-32", 32), ("mini-64", 64)])
+def test_mini_step_children_have_exactly_n_tokens(action, size):
+    long_doc = Doc("x" * 150 + "</Thought><Output>3</Output>", 0.8)
+    eng = engine(long_doc)
+    s = search(eng, branch=2, action=action)
+    new = s._expand([s.tree.root])
+    assert len(new) == 1  # both samples are the same document
+    assert len(new[0].tokens) == size and new[0].kind == "mini"
+    assert eng.calls[0][0].max_tokens == size
+    s._evaluate(new)
+    # the rollout splits into further mini-steps, the last one shorter before the close
+    node = new[0]
+    lengths = [size]
+    while node.rollout is not None and node.kind != "answer":
+        node = (
+            s.tree.children(node)[0] if node.children else s._child_from_rollout(node, node.rollout)
+        )
+        lengths.append(len(node.tokens))
+    assert lengths[:-1] == [size] * (150 // size) + [150 % size]
+    assert node.kind == "answer" and node.answer == "3"
+
+
+def test_a_round_expands_several_leaves_in_one_batch_with_virtual_loss():
+    eng = engine(A, A2, B, C, pick="index")
+    s = search(eng, branch=3, parallel=2)
+    s._evaluate(s._expand([s.tree.root]))
+    before = {n.id: n.visits for n in s.tree}
+    leaves = s._select_leaves(2)
+    assert len({leaf.id for leaf in leaves}) == 2  # distinct leaves
+    assert {n.id: n.visits for n in s.tree} == before  # the virtual loss is taken back
+    calls = len(eng.calls)
+    new = s._expand(leaves)
+    assert len(eng.calls) == calls + 1  # both expansions share ONE batch
+    prompts = {r.prompt for r in eng.calls[-1]}
+    assert prompts == {tuple(s.tree.state_tokens(leaf.id)) for leaf in leaves}
+    s._evaluate(new)
+    assert len(eng.calls) == calls + 2
+
+
+def test_parallel_defaults_to_about_eight_sequences_per_batch():
+    assert search(engine(), branch=3).parallel == 2
+    assert search(engine(), branch=4).parallel == 2
+    assert search(engine(), branch=2).parallel == 4
+    assert search(engine(), branch=16).parallel == 1
+    assert search(engine(), branch=3, parallel=1).parallel == 1
+
+
+def test_a_batch_too_big_for_the_kv_cache_is_retried_in_halves():
+    eng = engine(A, A2, B, C, max_batch=2)
+    result = run(eng, iterations=6, branch=4, parallel=2, early_stop=0)
+    assert result.complete and result.stats.split_batches >= 1
+    assert max(len(call) for call in eng.calls) <= 2
+    with pytest.raises(ContextOverflowError):  # a single request that cannot fit is an error
+        run(engine(max_batch=0), iterations=2)
+
+
+def test_one_leaf_per_round_is_the_textbook_loop():
+    eng = engine(A, A2, B, C)
+    result = run(eng, iterations=5, branch=3, parallel=1, early_stop=0)
+    assert result.stats.iterations == 5
+    for call in eng.calls:
+        if call[0].sampling.temperature > 0:  # an expansion: one parent's state
+            assert len({r.prompt for r in call}) == 1
+
+
+# -- whole searches ---------------------------------------------------------------------------
+
+
+def test_a_search_completes_with_the_highest_reward_answer_and_stats():
+    eng = engine(pick="index")
+    result = run(eng, iterations=4, branch=3, early_stop=0)
+    assert result.complete and not result.interrupted
+    assert result.answer == "1" and result.reward == pytest.approx(0.9)
+    assert result.thought.startswith("a1.")
+    assert result.stop_reason == "iterations" and result.stats.iterations == 4
+    assert result.path[0] == 0
+    assert result.tree.path(result.path[-1])[1].text == "a1.\n"
+    stats = result.stats
+    assert stats.generated == eng.stats.generated
+    assert stats.unique == stats.prompt + stats.generated + stats.forced
+    assert stats.eval_ratio <= 1.0  # the fake's cache is perfect
+    assert stats.batches == len(eng.calls)
+    assert {c.answer for c in result.completed} >= {"1", "2"}
+
+
+def test_select_modes_reward_vote_and_visits():
+    docs = (A, B, C)  # answers 1 (0.9), 2 (0.5), 2 (0.7)
+    by_reward = run(engine(*docs, pick="index"), iterations=1, early_stop=0)
+    assert by_reward.answer == "1"
+    by_vote = run(engine(*docs, pick="index"), iterations=1, early_stop=0, select="vote")
+    assert by_vote.answer == "2" and by_vote.reward == pytest.approx(0.7)  # best of the "2"s
+    # a vote tie is broken by reward
+    tie = run(engine(A, B, pick="index"), iterations=1, branch=2, early_stop=0, select="vote")
+    assert tie.answer == "1"
+
+    eng = engine(*docs, pick="index")
+    s = search(eng, iterations=1, early_stop=0, select="visits")
+    s._evaluate(s._expand([s.tree.root]))
+    a, b, c = s.tree.children(s.tree.root)
+    assert s._best().answer == "1"
+    b.visits = 5  # the most visited chain now goes through b
+    assert s._best().answer == "2" and s._best().reward == pytest.approx(0.5)
+
+
+def test_early_stop_when_enough_completed_rollouts_agree():
+    same = [Doc(f"{w}.\n</Thought>\n<Output>7</Output>", 0.8) for w in ("p", "q", "r")]
+    result = run(engine(*same, pick="index"), iterations=10, branch=3, early_stop=3)
+    assert result.stop_reason == "early_stop" and result.stats.iterations == 1
+    assert result.answer == "7" and len(result.completed) == 3
+    longer = run(engine(*same, pick="index"), iterations=3, branch=3, early_stop=0)
+    assert longer.stop_reason != "early_stop"
+
+
+def test_iteration_budget():
+    result = run(engine(), iterations=2, early_stop=0)
+    assert result.stats.iterations == 2 and result.stop_reason == "iterations"
+
+
+def test_token_budget_caps_what_the_search_generates():
+    eng = engine(pick="index")
+    result = run(eng, iterations=50, early_stop=0, max_tokens=60)
+    assert result.stop_reason == "max_tokens"
+    assert result.stats.generated <= 60
+    assert all(sum(r.max_tokens for r in call) <= 60 for call in eng.calls)
+
+
+def test_time_limit(monkeypatch):
+    clock = iter(range(10_000))
+    monkeypatch.setattr(mcts_module, "_now", lambda: float(next(clock)))
+    result = run(engine(), iterations=1000, early_stop=0, time_limit=5.0)
+    assert result.stop_reason == "time_limit"
+    assert result.stats.iterations < 5
+
+
+def test_ctrl_c_returns_the_best_answer_so_far_marked_interrupted():
+    calls = []
+
+    def interrupt(requests):
+        calls.append(requests)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    result = run(engine(pick="index", before_batch=interrupt), iterations=10, early_stop=0)
+    assert result.interrupted and result.stop_reason == "interrupted"
+    assert result.complete and result.answer == "1"  # from the first iteration's rollouts
+    assert result.stats.iterations == 1
+
+
+def test_should_stop_ends_the_search_like_ctrl_c():
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    result = run_mcts(
+        engine(),
+        engine().prompt_tokens(),
+        SearchConfig(iterations=10, early_stop=0, seed=0),
+        PROMPTS,
+        should_stop=stop,
+    )
+    assert result.interrupted and result.stats.iterations < 10
+
+
+def test_no_completed_rollout_says_so_and_keeps_the_best_partial_path():
+    rambling = Doc("r1.\nr2.\nr3.\n", 0.6)  # ends its turn without ever answering
+    eng = engine(rambling, fallback=Doc("more.\n", 0.3))
+    result = run(eng, iterations=3, early_stop=0)
+    assert not result.complete and result.completed == ()
+    assert result.text.startswith("r1.") and result.reward is not None
+
+
+def test_the_path_token_limit_ends_paths():
+    eng = engine(Doc("word " * 200, 0.6))
+    result = run(eng, iterations=3, early_stop=0, max_path_tokens=40, action="mini-32")
+    assert not result.complete
+    assert all(n.path_tokens <= 40 for n in result.tree)
+    assert all(len(r.prompt) - 2 + r.max_tokens <= 40 for call in eng.calls for r in call)
+
+
+def test_a_seeded_search_is_reproducible():
+    docs = (A, A2, B, C)
+    first = run(engine(*docs), iterations=6, seed=11, early_stop=0)
+    second = run(engine(*docs), iterations=6, seed=11, early_stop=0)
+    assert json.dumps(first.tree.to_json()) == json.dumps(second.tree.to_json())
+    assert first.stats.seed == 11
+    unseeded = run_mcts(
+        engine(*docs), engine().prompt_tokens(), SearchConfig(iterations=1), PROMPTS
+    )
+    assert isinstance(unseeded.stats.seed, int)  # drawn, and reported so it can be reused
+
+
+def test_events_carry_neutral_snapshots():
+    events: list[SearchEvent] = []
+    eng = engine(pick="index")
+    result = run_mcts(
+        eng,
+        eng.prompt_tokens(),
+        SearchConfig(iterations=2, seed=0, early_stop=0),
+        PROMPTS,
+        on_event=events.append,
+    )
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert kinds.count("iteration") == 2 and "expand" in kinds
+    snap = events[-1].snapshot()
+    json.dumps(snap)  # plain data
+    assert snap["answer"] == result.answer and snap["best_path"] == list(result.path)
+    assert {n["id"] for n in snap["tree"]["nodes"]} == set(result.tree.nodes)
+    assert snap["stats"]["iterations"] == 2
+
+
+def test_result_document_round_trips_the_tree():
+    result = run(engine(pick="index"), iterations=3, early_stop=0)
+    doc = json.loads(json.dumps(result.to_json()))
+    assert doc["format"] == "marco-search-tree" and doc["answer"] == result.answer
+    assert doc["stats"]["eval_ratio"] == pytest.approx(result.stats.eval_ratio, abs=1e-4)
+    from marco_cli.search import Tree
+
+    assert Tree.from_json(doc["tree"]).to_json() == result.tree.to_json()
+    summary = result.summary()
+    assert "tree" not in summary and summary["completed"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("iterations", 0),
+        ("branch", 0),
+        ("action", "word"),
+        ("select", "best"),
+        ("reward", "x"),
+        ("time_limit", 0.0),
+        ("early_stop", -1),
+    ],
+)
+def test_bad_configs_are_usage_errors(field, value):
+    with pytest.raises(UsageError):
+        run(engine(), **{field: value})
+
+
+def test_speed_measurement_reports_both_speeds_and_the_ratio():
+    from marco_cli.search.speed import measure_search_speed
+
+    eng = engine(pick="index")
+    config = SearchConfig(iterations=3, branch=3, seed=0, early_stop=0)
+    report, result = measure_search_speed(
+        eng, eng.prompt_tokens(), PROMPTS, config=config, single_tokens=50
+    )
+    assert report.single_tokens == 50  # the fake ends its turn early: nudged on to 50 tokens
+    assert report.search_tokens == result.stats.generated > 0
+    assert report.branch == 3 and report.iterations == 3
+    assert report.eval_ratio == pytest.approx(result.stats.eval_ratio)
+    data = report.to_json()
+    assert {"speedup", "eval_ratio", "meets_targets", "single_tokens_per_second"} <= set(data)
+    assert any("speedup" in line for line in report.lines())
