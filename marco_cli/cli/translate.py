@@ -1,0 +1,437 @@
+"""`marco translate`: translations on stdout, one output line per input line; everything else
+(progress, failed units, warnings) on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from marco_cli.cli import app
+from marco_cli.cli.mcts import (
+    ActionOpt,
+    BranchOpt,
+    EarlyStopOpt,
+    ExplorationOpt,
+    IterationsOpt,
+    SelectOpt,
+    TimeLimitOpt,
+)
+from marco_cli.cli.options import (
+    ConfigOpt,
+    CtxOpt,
+    GpuLayersOpt,
+    JsonOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    PromptsOpt,
+    SeedOpt,
+    TemperatureOpt,
+    ThreadsOpt,
+    VerboseOpt,
+    read_stdin_bytes,
+)
+from marco_cli.errors import ExitCode, UsageError
+
+# Search defaults for translating one unit: a translation is short, so a smaller tree than
+# `solve` uses; no reflection (it makes small models drift away from the translation).
+TRANSLATE_SEARCH = {"iterations": 8, "branch": 2, "early_stop": 3, "reflect": False}
+
+
+@app.command()
+def translate(
+    text: Annotated[
+        str | None,
+        typer.Argument(help="Text to translate; '-' or nothing reads it from stdin."),
+    ] = None,
+    src: Annotated[
+        str | None,
+        typer.Option(
+            "--src",
+            help="Source language, an ISO 639-1 code (zh, en, ja, ...) or auto "
+            "(default: auto, guessed from the script).",
+        ),
+    ] = None,
+    tgt: Annotated[
+        str | None, typer.Option("--tgt", help="Target language, an ISO 639-1 code (default: en).")
+    ] = None,
+    paragraphs: Annotated[
+        bool,
+        typer.Option(
+            "--paragraphs",
+            help="Translate paragraphs (split at blank lines) instead of single lines.",
+        ),
+    ] = False,
+    whole: Annotated[
+        bool, typer.Option("--whole", help="Translate the whole input as one document.")
+    ] = False,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy",
+            "-s",
+            help="direct (fastest, no reasoning), cot (reason about "
+            "slang first; the default) or mcts (search, scored by confidence).",
+        ),
+    ] = None,
+    glossary: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--glossary",
+            "-g",
+            help="Your own glossary (YAML: term: meaning); "
+            "repeatable; wins over the built-in ones.",
+        ),
+    ] = None,
+    no_glossary: Annotated[
+        bool,
+        typer.Option(
+            "--no-glossary",
+            help="Skip the glossary step (CC-CEDICT, the curated slang list and glossary files).",
+        ),
+    ] = False,
+    split_long: Annotated[
+        bool,
+        typer.Option(
+            "--split-long",
+            help="Split a unit too long for the context at sentence boundaries instead of failing.",
+        ),
+    ] = False,
+    batch: Annotated[
+        int | None, typer.Option("--batch", min=1, help="Units generated together (default 8).")
+    ] = None,
+    json_out: JsonOpt = False,
+    model: ModelOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    temperature: TemperatureOpt = None,
+    seed: SeedOpt = None,
+    n_gpu_layers: GpuLayersOpt = None,
+    ctx: CtxOpt = None,
+    threads: ThreadsOpt = None,
+    prompts: PromptsOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = None,
+    iterations: IterationsOpt = None,
+    branch: BranchOpt = None,
+    exploration: ExplorationOpt = None,
+    action: ActionOpt = None,
+    select: SelectOpt = None,
+    early_stop: EarlyStopOpt = None,
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Translate text, slang and idioms by meaning, keeping one output line per input line.
+
+    \b
+      marco translate --src zh --tgt en "这个鞋拥有踩屎感，很舒服"
+      cat reviews.txt | marco translate --src zh --tgt en > reviews.en.txt
+      marco translate --src zh --json < chat.txt        # JSON Lines, one object per line
+
+    Exit codes: 0 ok, 1 error, 2 bad input or options, 4 some units failed (each is reported
+    on stderr with its line number and left empty on stdout), 130 interrupted.
+    """
+    from marco_cli.session import command_prompts, command_settings
+    from marco_cli.translate import DEFAULT_STRATEGY, STRATEGIES, split_units
+
+    settings = command_settings(
+        "translate",
+        {
+            "model": model,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+            "n_gpu_layers": n_gpu_layers,
+            "ctx": ctx,
+            "threads": threads,
+            "prompts": prompts,
+            "verbose": verbose,
+            "strategy": strategy,
+            "src": src,
+            "tgt": tgt,
+            "iterations": iterations,
+            "branch": branch,
+            "exploration": exploration,
+            "action": action,
+            "select": select,
+            "early_stop": early_stop,
+            "time_limit": time_limit,
+        },
+        config,
+    )
+    # Options first: a usage error should not wait for the input or the model.
+    if paragraphs and whole:
+        raise UsageError("--paragraphs and --whole exclude each other; pick one")
+    if no_glossary and glossary:
+        raise UsageError("--glossary and --no-glossary contradict each other; drop one")
+    chosen = settings.get("strategy") or DEFAULT_STRATEGY
+    if chosen not in STRATEGIES:
+        raise UsageError(f"unknown --strategy {chosen!r}; choose one of {', '.join(STRATEGIES)}")
+    source, target = _languages(settings)
+    mode = "paragraphs" if paragraphs else "whole" if whole else "lines"
+    files = [] if no_glossary else [*(settings.get("glossaries") or []), *(glossary or [])]
+    search = _search_config(settings, chosen, max_tokens, temperature)
+
+    input_text = _read_input(text)
+    document = split_units(input_text, mode)
+    if not document.pending:  # empty input, or only blank lines: nothing for the model
+        _write_blank(document, json_out, source, target)
+        return
+
+    if source is None:
+        from marco_cli.languages import detect_language
+
+        source = detect_language(input_text)
+        if source is not None and source.base == target.base:
+            _note(f"the input looks like {source.name} already (--src auto); translating anyway")
+    glossary_obj = None
+    if not no_glossary:
+        from marco_cli.glossary import build_glossary
+
+        glossary_obj = build_glossary(source.code if source else None, files)
+    translate_prompts = command_prompts("translate", settings)
+    _run(
+        settings,
+        document,
+        translate_prompts,
+        glossary_obj,
+        source=source,
+        target=target,
+        strategy=chosen,
+        mode=mode,
+        split_long=split_long,
+        batch=batch,
+        search=search,
+        json_out=json_out,
+    )
+
+
+def _languages(settings: dict[str, Any]) -> tuple[Any, Any]:
+    from marco_cli.languages import parse_language
+
+    source = parse_language(settings.get("src") or "auto", "--src", allow_auto=True)
+    target = parse_language(settings.get("tgt") or "en", "--tgt")
+    if source is not None and source.code == target.code:
+        raise UsageError(f"--src and --tgt are both {source.code}; nothing to translate")
+    return source, target
+
+
+def _search_config(
+    settings: dict[str, Any], strategy: str, max_tokens: int | None, temperature: float | None
+) -> Any:
+    if strategy != "mcts":
+        return None
+    from marco_cli.search import SearchConfig
+
+    values: dict[str, Any] = dict(TRANSLATE_SEARCH)
+    for key in (
+        "iterations",
+        "branch",
+        "exploration",
+        "action",
+        "select",
+        "early_stop",
+        "time_limit",
+    ):
+        if settings.get(key) is not None:
+            values[key] = settings[key]
+    if max_tokens is not None:
+        values["max_tokens"] = max_tokens
+    if temperature is not None:
+        values["temperature"] = temperature
+    if settings.get("seed") is not None:
+        values["seed"] = settings["seed"]
+    search = SearchConfig(**values)
+    search.validate()
+    return search
+
+
+def _read_input(argument: str | None) -> str:
+    from marco_cli.translate import decode_input
+
+    if argument is not None and argument != "-":
+        if not argument.strip():
+            raise UsageError("the text to translate is empty; pass some text or pipe it on stdin")
+        # An argument is a line of its own: its output ends with a newline, like any command's.
+        return argument if argument.endswith("\n") else argument + "\n"
+    return decode_input(read_stdin_bytes(), "stdin")
+
+
+def _note(message: str) -> None:
+    from marco_cli.ui.console import stderr_console
+
+    stderr_console().print(f"marco: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _write(data: str) -> None:
+    sys.stdout.write(data)
+    sys.stdout.flush()
+
+
+def _write_blank(document: Any, json_out: bool, source: Any, target: Any) -> None:
+    """Output for an input with nothing to translate: its blank lines, as they were."""
+    from marco_cli.translate import UnitResult
+
+    for unit in document.units:
+        if json_out:
+            record = UnitResult(
+                index=unit.index,
+                line=unit.line,
+                source=unit.text,
+                translation=unit.text,
+                src=source.code if source else None,
+                tgt=target.code,
+            )
+            _write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+        else:
+            _write(document.render_unit(unit.index, unit.text))
+
+
+def _lines(result: Any) -> str:
+    extra = result.source.count("\n")
+    return f"line {result.line}" if not extra else f"lines {result.line}-{result.line + extra}"
+
+
+def _run(
+    settings: dict[str, Any],
+    document: Any,
+    prompts: dict[str, Any],
+    glossary: Any,
+    *,
+    source: Any,
+    target: Any,
+    strategy: str,
+    mode: str,
+    split_long: bool,
+    batch: int | None,
+    search: Any,
+    json_out: bool,
+) -> None:
+    from marco_cli.session import open_engine
+    from marco_cli.translate import TranslateOptions, Translator
+    from marco_cli.ui.console import stderr_console
+
+    options = TranslateOptions(
+        src=source,
+        tgt=target,
+        strategy=strategy,
+        mode=mode,
+        max_tokens=settings["max_tokens"],
+        temperature=settings["temperature"] or 0.0,
+        seed=settings.get("seed"),
+        split_long=split_long,
+        batch_size=batch or 8,
+        search=search,
+    )
+    console = stderr_console()
+    engine = open_engine(settings)
+    total = len(document.units)
+    pending = len(document.pending)
+    failed: list[int] = []
+    written = 0
+    progress = None
+    live_tree = None
+    try:
+        translator = Translator(engine, prompts, options, glossary)
+        if strategy == "mcts" and pending == 1 and console.is_terminal:
+            from marco_cli.ui.tree import LiveTree
+
+            live_tree = LiveTree(console, keep=False)
+            live_tree.start()
+        elif console.is_terminal and not sys.stdout.isatty() and pending > 1:
+            progress = _Progress(console, engine, pending)
+        results = translator.translate_document(
+            document, on_event=live_tree if live_tree is not None else None
+        )
+        for result in results:
+            if not result.ok:
+                failed.append(result.line)
+                _note(f"{_lines(result)}: not translated: {result.error}")
+            if json_out:
+                _write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            else:
+                _write(document.render_unit(result.index, result.translation))
+            written += 1
+            if progress is not None and result.source.strip():
+                progress.advance()
+    except KeyboardInterrupt:
+        _stop(progress, live_tree)
+        progress = live_tree = None
+        _note(f"interrupted; {written} of {total} units written")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader went away (`marco translate ... | head`): stop quietly, like other tools.
+        _stop(progress, live_tree)
+        progress = live_tree = None
+        _silence_stdout()
+        raise typer.Exit(ExitCode.OK) from None
+    finally:
+        _stop(progress, live_tree)
+        engine.close()
+    if failed:
+        lines = ", ".join(str(n) for n in failed[:10]) + (" ..." if len(failed) > 10 else "")
+        _note(
+            f"{len(failed)} of {pending} units failed (line {lines}); their output lines are empty"
+        )
+        raise typer.Exit(ExitCode.PARTIAL)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _stop(progress: Any, live_tree: Any) -> None:
+    if progress is not None:
+        progress.stop()
+    if live_tree is not None:
+        live_tree.stop()
+
+
+class _Progress:
+    """A transient Rich progress bar on stderr: units done, tokens/s, ETA."""
+
+    def __init__(self, console: Any, engine: Any, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._engine = engine
+        self._generated = engine.stats.generated
+        self._started = time.perf_counter()
+        self._progress = Progress(
+            TextColumn("translating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]} tok/s"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._task = self._progress.add_task("translate", total=total, speed="–")
+        self._progress.start()
+
+    def advance(self) -> None:
+        elapsed = time.perf_counter() - self._started
+        tokens = self._engine.stats.generated - self._generated
+        speed = f"{tokens / elapsed:.1f}" if elapsed > 0 else "–"
+        self._progress.update(self._task, advance=1, speed=speed)
+
+    def stop(self) -> None:
+        self._progress.stop()

@@ -1,0 +1,64 @@
+"""The slang set (tests/data/slang_zh.tsv) and its scoring, shared by the demo test and
+benchmarks/translate_speed.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SLANG_TSV = Path(__file__).parent / "data" / "slang_zh.tsv"
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class SlangCase:
+    term: str
+    sentence: str
+    meaning: tuple[str, ...]
+    literal: tuple[str, ...]
+
+    def _pattern(self, alternative: str) -> re.Pattern[str]:
+        anchor = r"\b" if alternative[:1].isascii() and alternative[:1].isalnum() else ""
+        return re.compile(anchor + alternative, re.IGNORECASE)
+
+    def check(self, translation: str) -> tuple[bool, str]:
+        """(passed, why): the meaning must come through, the literal rendering must not."""
+        text = translation.replace("\u2019", "'")
+        if not text.strip():
+            return False, "empty"
+        if _HAN.search(text):
+            return False, "Chinese left in the translation"
+        for alternative in self.literal:
+            if self._pattern(alternative).search(text):
+                return False, f"literal {alternative!r}"
+        if not any(self._pattern(a).search(text) for a in self.meaning):
+            return False, "meaning missing"
+        return True, "ok"
+
+
+def split_alternatives(field: str) -> tuple[str, ...]:
+    """Split on "|" outside parentheses: "show(ing|s)? off|brag" is two alternatives."""
+    parts, depth, current = [], 0, ""
+    for char in field:
+        if char == "|" and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += char == "("
+        depth -= char == ")"
+        current += char
+    parts.append(current)
+    return tuple(p for p in parts if p)
+
+
+def load_slang_set(path: Path = SLANG_TSV) -> list[SlangCase]:
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("term\t"):
+            continue
+        term, sentence, meaning, literal = line.split("\t")
+        cases.append(
+            SlangCase(term, sentence, split_alternatives(meaning), split_alternatives(literal))
+        )
+    return cases
