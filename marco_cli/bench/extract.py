@@ -54,7 +54,7 @@ _THOUGHT_CLOSE = re.compile(r"<\s*/\s*thought\s*>", re.IGNORECASE)
 # "/denominator", optional Chinese multiplier. The sign counts only when it is not a binary
 # minus (not preceded by a digit, letter or closing bracket), checked in code.
 _NUMBER = re.compile(
-    r"(?P<sign>-\s?)?(?:[$€£¥₹]\s?)?"
+    r"(?P<sign>-)?(?:[$€£¥₹]\s?)?"
     r"(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)"
     r"(?P<frac>\.\d+)?"
     r"(?:\s?/\s?(?P<den>\d+(?:\.\d+)?)(?![\d/]))?"
@@ -63,18 +63,33 @@ _NUMBER = re.compile(
 _MULTIPLIERS = {"千": 1000, "万": 10_000, "亿": 100_000_000, "万亿": 1_000_000_000_000}
 
 _ANSWER_MARKER = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|=|:|would\s+be|will\s+be)?"
-    r"|答案\s*(?:是|为|：|:)?|答\s*[:：]|结果\s*(?:是|为)",
+    r"\bfinal\s+answer\b(?:\s*\**\s*(?:is|=|:))?"
+    r"|\banswer\b\s*\**\s*(?:is|was|=|:|would\s+be|will\s+be)"
+    r"|答案\s*(?:是|为|:)?|答\s*:|结果\s*(?:是|为)",
     re.IGNORECASE,
 )
 # How far after a marker the number may start (e.g. "is: **$", "is approximately ").
 _MARKER_REACH = 24
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
-_CN_NUMERAL = re.compile(r"负?[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?")
+_CN_NUMERAL = re.compile(
+    r"负?[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?"
+)
 
 
 def _normalise(text: str) -> str:
@@ -122,6 +137,17 @@ def _canonical(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _binary_minus(before: str) -> bool:
+    """Whether a "-" after `before` subtracts rather than negates ("10-3", "x-1", "(2) -1")."""
+    if not before:
+        return False
+    last = before[-1]
+    if last.isdigit() or last in ")]}" or (last.isascii() and last.isalpha()):
+        return True
+    stripped = before.rstrip()
+    return bool(stripped) and last.isspace() and (stripped[-1].isdigit() or stripped[-1] in ")]}")
+
+
 def _value(match: re.Match[str], text: str) -> Decimal | None:
     try:
         value = Decimal(match["int"].replace(",", "") + (match["frac"] or ""))
@@ -134,10 +160,8 @@ def _value(match: re.Match[str], text: str) -> Decimal | None:
         return None
     if match["mult"]:
         value *= _MULTIPLIERS[match["mult"].strip()]
-    if match["sign"]:
-        before = text[: match.start()].rstrip()
-        if not before or not (before[-1].isalnum() or before[-1] in ")]}"):
-            value = -value
+    if match["sign"] and not _binary_minus(text[: match.start()]):
+        value = -value
     return value
 
 
@@ -145,9 +169,10 @@ def _numbers(text: str) -> list[tuple[int, Decimal]]:
     """(start, value) of every number in normalised `text`, left to right."""
     found = []
     for match in _NUMBER.finditer(text):
-        start = match.start("int")
-        # A digit run glued to letters on its left is part of a word or identifier ("x2", "H2O"
-        # is still read as 2 on its right side, which is harmless for final answers).
+        start = match.start()
+        # Digits glued to a Latin letter on their left belong to a name ("x2", "CO2", "Q3").
+        if start > 0 and text[start - 1].isascii() and text[start - 1].isalpha():
+            continue
         value = _value(match, text)
         if value is not None:
             found.append((start, value))

@@ -1,0 +1,105 @@
+"""`marco bench` as a library: datasets, answer checking, the results store, the runner,
+summaries and tables, chrF, and the speed and translation suites.
+
+Everything the CLI does can be done from here:
+
+    from marco_cli.bench import load_dataset, parse_strategies, BenchOptions, ResultStore, run_bench
+
+    ds = load_dataset("mgsm-en", limit=20)
+    with ResultStore("results.jsonl", resume=True) as store:
+        outcome = run_bench(engine, [ds], parse_strategies("cot,mcts-step"), store,
+                            options=BenchOptions(), prompts=prompts, model=model_ref)
+    print(render_markdown(summary_table(summarize(outcome.records))))
+"""
+
+from __future__ import annotations
+
+from marco_cli.bench.chrf import chrf_corpus, chrf_sentence
+from marco_cli.bench.datasets import (
+    MGSM_LANGUAGES,
+    Dataset,
+    Problem,
+    load_dataset,
+    load_datasets,
+    parse_ids,
+    read_problems,
+    select_problems,
+)
+from marco_cli.bench.extract import answers_match, extract_answer, parse_number
+from marco_cli.bench.progress import BenchProgress, PlainProgress
+from marco_cli.bench.report import (
+    TextTable,
+    comparison_table,
+    file_label,
+    markdown_report,
+    render_markdown,
+    render_rich,
+    summary_table,
+)
+from marco_cli.bench.runner import (
+    STRATEGY_BASES,
+    AttemptDone,
+    BenchOptions,
+    BenchOutcome,
+    ModelRef,
+    StrategySpec,
+    check_resume,
+    parse_strategies,
+    plan_options,
+    run_bench,
+    solve_options_for,
+)
+from marco_cli.bench.stats import Comparison, Summary, compare, summarize, wilson_interval
+from marco_cli.bench.store import (
+    ResultsLockedError,
+    ResultStore,
+    default_results_path,
+    read_records,
+    record_key,
+)
+
+__all__ = [
+    "MGSM_LANGUAGES",
+    "STRATEGY_BASES",
+    "AttemptDone",
+    "BenchOptions",
+    "BenchOutcome",
+    "BenchProgress",
+    "Comparison",
+    "Dataset",
+    "ModelRef",
+    "PlainProgress",
+    "Problem",
+    "ResultStore",
+    "ResultsLockedError",
+    "StrategySpec",
+    "Summary",
+    "TextTable",
+    "answers_match",
+    "check_resume",
+    "chrf_corpus",
+    "chrf_sentence",
+    "compare",
+    "comparison_table",
+    "default_results_path",
+    "extract_answer",
+    "file_label",
+    "load_dataset",
+    "load_datasets",
+    "markdown_report",
+    "parse_ids",
+    "parse_number",
+    "parse_strategies",
+    "plan_options",
+    "read_problems",
+    "read_records",
+    "record_key",
+    "render_markdown",
+    "render_rich",
+    "run_bench",
+    "select_problems",
+    "solve_options_for",
+    "summarize",
+    "summary_table",
+    "wilson_interval",
+]

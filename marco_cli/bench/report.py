@@ -1,0 +1,219 @@
+"""Tables for bench results: one neutral `TextTable`, rendered as Markdown or a Rich table.
+
+Both renderings come from the same rows, so the terminal table, the `--report` Markdown
+file and the piped output cannot disagree.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marco_cli.bench.stats import Comparison, Summary
+
+__all__ = [
+    "TextTable",
+    "comparison_table",
+    "file_label",
+    "markdown_report",
+    "render_markdown",
+    "render_rich",
+    "summary_table",
+]
+
+
+@dataclass
+class TextTable:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    align: list[str]
+    """"l" or "r" per column."""
+    notes: list[str] = field(default_factory=list)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _ci(summary: Summary) -> str:
+    if summary.ci_low is None or summary.ci_high is None:
+        return "–"
+    return f"{100 * summary.ci_low:.1f}–{100 * summary.ci_high:.1f}"
+
+
+def summary_table(summaries: Sequence[Summary], title: str = "marco bench") -> TextTable:
+    """Strategy x dataset: Test@1 with its 95% CI, Test@k, paper figure, cost."""
+    show_k = any(s.samples > 1 for s in summaries)
+    show_paper = any(s.paper is not None for s in summaries)
+    show_incomplete = any(s.incomplete or s.errors for s in summaries)
+    headers = ["dataset", "strategy", "n", "Test@1 %", "95% CI"]
+    align = ["l", "l", "r", "r", "r"]
+    if show_k:
+        headers.append("Test@k %")
+        align.append("r")
+    if show_paper:
+        headers.append("paper %")
+        align.append("r")
+    headers += ["gen tok", "eval tok", "s/problem", "tok/s"]
+    align += ["r", "r", "r", "r"]
+    if show_incomplete:
+        headers.append("incomplete/err")
+        align.append("r")
+    rows = []
+    for s in summaries:
+        row = [s.dataset, s.strategy, str(s.n), _pct(s.accuracy), _ci(s)]
+        if show_k:
+            row.append(f"{_pct(s.test_at_k)} (k={s.samples})" if s.samples > 1 else "–")
+        if show_paper:
+            row.append("–" if s.paper is None else f"{s.paper:.1f}")
+        row += [
+            _num(s.mean_generated, 0),
+            _num(s.mean_evaluated, 0),
+            _num(s.mean_seconds, 1),
+            _num(s.tokens_per_second, 1),
+        ]
+        if show_incomplete:
+            row.append(f"{s.incomplete}/{s.errors}")
+        rows.append(row)
+    models = sorted({s.model for s in summaries})
+    notes = [f"model: {', '.join(models)}"] if models else []
+    notes.append(
+        "Test@1: first attempt correct; 95% CI: Wilson score interval; Test@k: any of k "
+        "attempts correct; tokens and seconds: mean per attempt"
+    )
+    if show_paper:
+        notes.append("paper %: Marco-o1 7B on GPU as published (arXiv 2411.14405), for reference")
+    return TextTable(title, headers, rows, align, notes)
+
+
+def comparison_table(
+    comparisons: Sequence[Comparison], left_label: str, right_label: str
+) -> TextTable:
+    """Two results files side by side on the problems both hold."""
+    a, b = left_label, right_label
+    headers = [
+        "dataset",
+        "strategy",
+        "common n",
+        f"{a} Test@1 %",
+        f"{b} Test@1 %",
+        "Δ pts",
+        f"only {a} ✓",
+        f"only {b} ✓",
+        f"{a} s/problem",
+        f"{b} s/problem",
+        f"{a} gen tok",
+        f"{b} gen tok",
+    ]
+    align = ["l", "l"] + ["r"] * (len(headers) - 2)
+    rows = []
+    for c in comparisons:
+        left_acc = c.left_correct / c.common if c.common else None
+        right_acc = c.right_correct / c.common if c.common else None
+        delta = c.delta
+        rows.append(
+            [
+                c.dataset,
+                c.strategy,
+                str(c.common),
+                _pct(left_acc),
+                _pct(right_acc),
+                "–" if delta is None else f"{delta:+.1f}",
+                str(c.left_only) if c.common else "–",
+                str(c.right_only) if c.common else "–",
+                _num(c.left.mean_seconds if c.left else None),
+                _num(c.right.mean_seconds if c.right else None),
+                _num(c.left.mean_generated if c.left else None, 0),
+                _num(c.right.mean_generated if c.right else None, 0),
+            ]
+        )
+    notes = [
+        f"{a} and {b} compared on the problems both files hold (first attempt); "
+        f"Δ = {b} − {a}; only X ✓ = problems only X gets right"
+    ]
+    return TextTable(f"{a} vs {b}", headers, rows, align, notes)
+
+
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|")
+
+
+def render_markdown(table: TextTable, *, heading: bool = True) -> str:
+    lines = [f"## {table.title}", ""] if heading and table.title else []
+    lines.append("| " + " | ".join(_escape(h) for h in table.headers) + " |")
+    lines.append("|" + "|".join("---:" if a == "r" else ":---" for a in table.align) + "|")
+    for row in table.rows:
+        lines.append("| " + " | ".join(_escape(c) for c in row) + " |")
+    if table.notes:
+        lines.append("")
+        lines.extend(table.notes)
+    return "\n".join(lines) + "\n"
+
+
+def render_rich(table: TextTable):
+    """A rich.table.Table (with the notes as its caption)."""
+    from rich.table import Table
+
+    out = Table(title=table.title, caption="\n".join(table.notes) or None, caption_justify="left")
+    for header, align in zip(table.headers, table.align, strict=True):
+        out.add_column(header, justify="right" if align == "r" else "left")
+    for row in table.rows:
+        out.add_row(*row)
+    return out
+
+
+def file_label(path: str | Path, records: Sequence[dict[str, Any]]) -> str:
+    """How a results file is named in a comparison: its model when it holds one, else its name."""
+    names = {str((r.get("model") or {}).get("name") or "") for r in records}
+    names.discard("")
+    return names.pop() if len(names) == 1 else Path(path).stem
+
+
+def markdown_report(
+    table: TextTable,
+    *,
+    datasets: Sequence[Any],
+    model: Any,
+    options: Any,
+    strategies: Sequence[Any],
+    results: Path,
+    backend: str = "",
+    command: str = "",
+) -> str:
+    """A self-describing Markdown report: the table plus what produced it."""
+    lines = ["# marco bench", ""]
+    if command:
+        lines += ["```", command, "```", ""]
+    lines.append(f"- model: {model.name} (`{Path(model.file).name}`, sha256 `{model.sha256}`)")
+    machine = f"{platform.system()} {platform.machine()}, {_cpu_count()} CPUs"
+    lines.append(f"- machine: {machine}" + (f"; backend {backend}" if backend else ""))
+    lines.append(f"- strategies: {', '.join(s.name for s in strategies)}")
+    search = {k: v for k, v in (options.search or {}).items() if v is not None}
+    lines.append(
+        f"- samples {options.samples}, seed {options.seed}, max tokens {options.max_tokens}, "
+        f"temperature {options.temperature}, system prompt {options.system}"
+        + (f", search {search}" if search else "")
+    )
+    for ds in datasets:
+        lines.append(
+            f"- dataset {ds.name}: {len(ds.problems)} of {ds.total} problems "
+            f"(`{Path(ds.path).name}`, sha256 `{ds.sha256[:12]}…`)"
+            + (f"; {ds.attribution}" if ds.attribution else "")
+        )
+    lines += [f"- results: `{results}`", ""]
+    lines.append(render_markdown(table, heading=False))
+    return "\n".join(lines)
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,0 +1,468 @@
+"""Run strategies over benchmark problems through `marco_cli.solve.solve` and record results.
+
+The runner owns only the bookkeeping: which (dataset, problem, strategy, sample) attempts are
+still to do, the options each attempt runs with, answer checking, and the record written to
+the results store. Strategies themselves are `solve()`'s business.
+
+Order: per dataset, problem by problem, every strategy (and sample) on a problem before the
+next problem, so an interrupted run leaves comparable partial results for all strategies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from marco_cli import __version__
+from marco_cli.bench.datasets import Dataset, Problem
+from marco_cli.bench.extract import answers_match, extract_answer
+from marco_cli.bench.store import ResultStore
+from marco_cli.errors import ContextOverflowError, UsageError
+
+__all__ = [
+    "STRATEGY_BASES",
+    "AttemptDone",
+    "BenchOptions",
+    "BenchOutcome",
+    "ModelRef",
+    "StrategySpec",
+    "check_resume",
+    "parse_strategies",
+    "plan_options",
+    "run_bench",
+    "solve_options_for",
+]
+
+STRATEGY_BASES: dict[str, tuple[str, str | None]] = {
+    "cot": ("cot", None),
+    "mcts-step": ("mcts", "step"),
+    "mcts-mini64": ("mcts", "mini-64"),
+    "mcts-mini32": ("mcts", "mini-32"),
+}
+"""Bench strategy name -> (solve strategy, MCTS action)."""
+
+_ALIASES = {
+    "mcts": "mcts-step",
+    "mcts-mini-64": "mcts-mini64",
+    "mcts-mini-32": "mcts-mini32",
+    "mini64": "mcts-mini64",
+    "mini32": "mcts-mini32",
+    "step": "mcts-step",
+}
+
+ANSWER_TEXT_LIMIT = 4000
+"""Characters of the model's answer text kept in a record (for checking the extraction)."""
+THOUGHT_TAIL = 600
+"""Last characters of the thought kept in a record (to see why an answer is missing)."""
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One benchmarked strategy. `name` is canonical: the base, plus `-reflect` when on."""
+
+    base: str
+    reflect: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.base}-reflect" if self.reflect else self.base
+
+    @property
+    def strategy(self) -> str:
+        return STRATEGY_BASES[self.base][0]
+
+    @property
+    def action(self) -> str | None:
+        return STRATEGY_BASES[self.base][1]
+
+
+def parse_strategies(text: str | Sequence[str], *, reflect: bool = False) -> list[StrategySpec]:
+    """`"cot,mcts-step-reflect"` -> specs. A `-reflect`/`-noreflect` suffix overrides `reflect`."""
+    parts = text.split(",") if isinstance(text, str) else [p for t in text for p in t.split(",")]
+    specs: list[StrategySpec] = []
+    for raw in parts:
+        item = raw.strip().lower()
+        if not item:
+            continue
+        on = reflect
+        for suffix, value in (("-noreflect", False), ("-no-reflect", False), ("-reflect", True)):
+            if item.endswith(suffix):
+                item, on = item[: -len(suffix)], value
+                break
+        base = _ALIASES.get(item, item)
+        if base not in STRATEGY_BASES:
+            known = ", ".join(STRATEGY_BASES)
+            raise UsageError(
+                f"unknown strategy {raw.strip()!r}: use {known} "
+                "(optionally with -reflect or -noreflect)"
+            )
+        spec = StrategySpec(base, on)
+        if spec not in specs:
+            specs.append(spec)
+    if not specs:
+        raise UsageError("--strategies is empty: name at least one of " + ", ".join(STRATEGY_BASES))
+    return specs
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What every attempt shares. `search` holds SearchConfig overrides (None = default)."""
+
+    samples: int = 1
+    seed: int = 0
+    """Attempt `s` of every problem runs with seed `seed + s`."""
+    max_tokens: int = 4096
+    """Most tokens of one CoT answer, and of one MCTS reasoning path (`max_path_tokens`)."""
+    temperature: float = 0.0
+    top_p: float = 0.9
+    system: str = "zh"
+    search: dict[str, Any] = field(default_factory=dict)
+    """SearchConfig fields to override (None = the search's default); `max_tokens` here is the
+    budget of a whole search."""
+
+    def check(self) -> None:
+        if self.samples < 1:
+            raise UsageError("--samples must be at least 1")
+        if self.max_tokens < 1:
+            raise UsageError("--max-tokens must be at least 1")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The model every record names: display name, file and its sha256."""
+
+    name: str
+    file: str
+    sha256: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "file": self.file, "sha256": self.sha256}
+
+
+def _search_config(spec: StrategySpec, options: BenchOptions, seed: int | None) -> Any:
+    from marco_cli.search import SearchConfig
+
+    names = {f.name for f in dataclasses.fields(SearchConfig)}
+    overrides = {k: v for k, v in options.search.items() if v is not None}
+    unknown = sorted(k for k in overrides if k not in names)
+    if unknown:
+        raise UsageError(f"unknown search option(s) {', '.join(unknown)}")
+    # --max-tokens bounds one reasoning path, as it bounds one CoT answer; the budget of the
+    # whole search is `search["max_tokens"]` (--search-tokens), none by default.
+    values: dict[str, Any] = {"max_path_tokens": options.max_tokens, **overrides}
+    values["action"] = spec.action
+    values["reflect"] = spec.reflect
+    if seed is not None:
+        values["seed"] = seed
+    try:
+        return dataclasses.replace(SearchConfig(), **values)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"search options: {exc}") from None
+
+
+def solve_options_for(spec: StrategySpec, options: BenchOptions, sample: int = 0) -> Any:
+    """The `SolveOptions` of one attempt."""
+    from marco_cli.solve import SolveOptions
+
+    return SolveOptions(
+        strategy=spec.strategy,
+        max_tokens=options.max_tokens,
+        temperature=options.temperature,
+        top_p=options.top_p,
+        seed=options.seed + sample,
+        reflect=spec.reflect,
+        system=options.system,
+        search=_search_config(spec, options, options.seed + sample)
+        if spec.strategy == "mcts"
+        else None,
+    )
+
+
+def _options_json(solve_options: Any, options: BenchOptions) -> dict[str, Any]:
+    data = dataclasses.asdict(solve_options)
+    data["seed"] = options.seed  # the base seed; the attempt's own seed is in the record
+    data["samples"] = options.samples
+    # As it reads back from the file (tuples become lists), so a resume compares like with like.
+    return json.loads(json.dumps(data, default=str))
+
+
+@dataclass(frozen=True)
+class AttemptDone:
+    """Progress after one attempt (or, with `resumed`, one attempt found in the file)."""
+
+    dataset: str
+    strategy: str
+    done: int
+    total: int
+    correct: int
+    """Correct attempts among the `done` (resumed ones included)."""
+    generated: int
+    """Tokens generated by this run's attempts of this strategy (not the resumed ones)."""
+    seconds: float
+    """Seconds spent by this run's attempts of this strategy."""
+    new: int
+    """Attempts of this strategy run by this process."""
+    record: dict[str, Any] | None
+    resumed: bool = False
+
+
+@dataclass
+class BenchOutcome:
+    records: list[dict[str, Any]]
+    """The records of the selection (datasets x problems x strategies x samples) in the file."""
+    new: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+
+SolveFn = Callable[..., Any]
+
+
+def plan_options(
+    datasets: Sequence[Dataset], strategies: Sequence[StrategySpec], options: BenchOptions
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The options JSON every record of (dataset, strategy) will carry (validates them too)."""
+    options.check()
+    planned = {}
+    for spec in strategies:
+        solve_options = solve_options_for(spec, options, 0)
+        if solve_options.search is not None and hasattr(solve_options.search, "validate"):
+            solve_options.search.validate()
+        for ds in datasets:
+            planned[(ds.name, spec.name)] = _options_json(solve_options, options)
+    return planned
+
+
+_NOT_COMPARED = ("samples",)
+"""Options that may change between runs of one file (more samples only add attempts)."""
+
+
+def check_resume(
+    store: ResultStore,
+    model: ModelRef,
+    planned: dict[tuple[str, str], dict[str, Any]],
+    datasets: Sequence[Dataset] = (),
+) -> None:
+    """A file holds one model, one version of each dataset, and one set of options per
+    (dataset, strategy); resuming or extending it with anything else is refused."""
+    sha_by_name = {ds.name: ds.sha256 for ds in datasets}
+    for record in store:
+        other = (record.get("model") or {}).get("sha256")
+        if other and other != model.sha256:
+            raise UsageError(
+                f"{store.path} holds results of another model "
+                f"({(record.get('model') or {}).get('name')}, sha256 {other[:12]}…): "
+                "use another --out for this model"
+            )
+        name = str(record["dataset"])
+        data_sha = (record.get("dataset_file") or {}).get("sha256")
+        if name in sha_by_name and data_sha and data_sha != sha_by_name[name]:
+            raise UsageError(
+                f"{store.path} holds results on another version of {name} (the file's sha256 "
+                "differs): use another --out"
+            )
+        key = (name, str(record["strategy"]))
+        if key not in planned:
+            continue
+        old = {k: v for k, v in (record.get("options") or {}).items() if k not in _NOT_COMPARED}
+        new = {k: v for k, v in planned[key].items() if k not in _NOT_COMPARED}
+        if old != new:
+            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise UsageError(
+                f"{store.path} holds {key[1]} results on {key[0]} run with other options "
+                f"({', '.join(diff)} differ): use the same options to resume, or another --out"
+            )
+
+
+def run_bench(
+    engine: Any,
+    datasets: Sequence[Dataset],
+    strategies: Sequence[StrategySpec],
+    store: ResultStore,
+    *,
+    options: BenchOptions,
+    prompts: dict[str, Any],
+    model: ModelRef,
+    solve_fn: SolveFn | None = None,
+    on_progress: Callable[[AttemptDone], None] | None = None,
+) -> BenchOutcome:
+    """Run every missing attempt, appending a record per attempt to `store`.
+
+    Records already in `store` (without an error) are skipped, so a run can be resumed; a
+    record with an error (e.g. a question too long for the context) is retried. KeyboardInterrupt
+    and `Interrupted` propagate after the finished records are safely written.
+    """
+    if solve_fn is None:
+        from marco_cli.solve import solve as solve_fn
+    planned = plan_options(datasets, strategies, options)
+    check_resume(store, model, planned, datasets)
+    solve_opts = {
+        spec: [solve_options_for(spec, options, s) for s in range(options.samples)]
+        for spec in strategies
+    }
+
+    outcome = BenchOutcome(records=[])
+    for ds in datasets:
+        tally = {
+            spec: _Tally(ds.name, spec.name, len(ds.problems) * options.samples)
+            for spec in strategies
+        }
+        # Resumed attempts first, so progress starts where the last run stopped.
+        for problem in ds.problems:
+            for spec in strategies:
+                for sample in range(options.samples):
+                    key = (ds.name, problem.id, spec.name, sample)
+                    if store.done(key):
+                        outcome.skipped += 1
+                        tally[spec].add(store.get(key), True, on_progress)
+        for problem in ds.problems:
+            for spec in strategies:
+                for sample in range(options.samples):
+                    key = (ds.name, problem.id, spec.name, sample)
+                    if store.done(key):
+                        continue
+                    record = _attempt(
+                        engine,
+                        ds,
+                        problem,
+                        spec,
+                        sample,
+                        solve_opts[spec][sample],
+                        planned[(ds.name, spec.name)],
+                        prompts,
+                        model,
+                        solve_fn,
+                    )
+                    store.append(record)
+                    outcome.new += 1
+                    outcome.errors += bool(record.get("error"))
+                    tally[spec].add(record, False, on_progress)
+    keys = {
+        (ds.name, p.id, spec.name, s)
+        for ds in datasets
+        for p in ds.problems
+        for spec in strategies
+        for s in range(options.samples)
+    }
+    outcome.records = [
+        r for r in store if (r["dataset"], r["id"], r["strategy"], int(r.get("sample", 0))) in keys
+    ]
+    return outcome
+
+
+@dataclass
+class _Tally:
+    dataset: str
+    strategy: str
+    total: int
+    done: int = 0
+    correct: int = 0
+    generated: int = 0
+    seconds: float = 0.0
+    new: int = 0
+
+    def add(
+        self,
+        record: dict[str, Any],
+        resumed: bool,
+        on_progress: Callable[[AttemptDone], None] | None,
+    ) -> None:
+        self.done += 1
+        self.correct += bool(record.get("correct"))
+        if not resumed:
+            self.new += 1
+            self.generated += int(record.get("generated_tokens") or 0)
+            self.seconds += float(record.get("seconds") or 0.0)
+        if on_progress is not None:
+            on_progress(
+                AttemptDone(
+                    self.dataset,
+                    self.strategy,
+                    self.done,
+                    self.total,
+                    self.correct,
+                    self.generated,
+                    self.seconds,
+                    self.new,
+                    record,
+                    resumed,
+                )
+            )
+
+
+def _attempt(
+    engine: Any,
+    ds: Dataset,
+    problem: Problem,
+    spec: StrategySpec,
+    sample: int,
+    solve_options: Any,
+    options_json: dict[str, Any],
+    prompts: dict[str, Any],
+    model: ModelRef,
+    solve_fn: SolveFn,
+) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "dataset": ds.name,
+        "id": problem.id,
+        "strategy": spec.name,
+        "sample": sample,
+        "seed": solve_options.seed,
+        "reference": problem.answer,
+    }
+    tail: dict[str, Any] = {
+        "model": model.to_json(),
+        "dataset_file": {"path": str(ds.path), "sha256": ds.sha256},
+        "options": options_json,
+        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "marco": __version__,
+    }
+    start = time.perf_counter()
+    try:
+        result = solve_fn(engine, problem.question, solve_options, prompts)
+    except ContextOverflowError as exc:
+        return {
+            **base,
+            "answer": None,
+            "correct": False,
+            "complete": False,
+            "generated_tokens": 0,
+            "evaluated_tokens": 0,
+            "seconds": round(time.perf_counter() - start, 3),
+            "reward": None,
+            "error": exc.message,
+            **tail,
+        }
+    search = getattr(result, "search", None)
+    if isinstance(search, dict) and search.get("interrupted"):
+        # Ctrl-C inside the search: its answer is partial, so no record; the run stops here.
+        raise KeyboardInterrupt
+    extracted = extract_answer(result.answer)
+    return {
+        **base,
+        "answer": extracted,
+        "correct": answers_match(extracted, problem.answer),
+        "complete": bool(result.complete),
+        "finish_reason": getattr(result, "finish_reason", None),
+        "output": (result.answer or "")[:ANSWER_TEXT_LIMIT],
+        "thought_tail": (getattr(result, "thought", "") or "")[-THOUGHT_TAIL:],
+        "generated_tokens": int(result.generated_tokens),
+        "evaluated_tokens": int(result.evaluated_tokens),
+        "prompt_tokens": getattr(result, "prompt_tokens", None),
+        "seconds": round(float(result.seconds), 3),
+        "first_token_seconds": _round(getattr(result, "first_token_seconds", None)),
+        "reward": _round(result.reward, 6),
+        "reflections": getattr(result, "reflections", 0),
+        "search": getattr(result, "search", None),
+        "error": None,
+        **tail,
+    }
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)

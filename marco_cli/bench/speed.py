@@ -1,0 +1,243 @@
+"""`marco bench --suite speed`: what the search costs on this model and machine, in one run.
+
+Measured on one loaded engine and one question (the chat prompt of `marco solve`), in this
+order so that every figure has the conditions it claims:
+
+1. time to first token: the cold prompt (nothing cached) evaluated plus one token generated;
+2. single-sequence decode and an MCTS search (branch 4, early stop off) — both timed by
+   `marco_cli.search.speed.measure_search_speed`, the search library's own measurement;
+3. batched decode: 2, 4 and 8 sequences sampled together (temperature 0.8, distinct seeds)
+   from the same, already cached prompt, in one `generate_batch` call each: total tokens/s;
+4. peak memory: the process's maximum resident set size (`getrusage`; weights of a model
+   offloaded to a GPU are not in it).
+Decode timings leave the prompt out (it is evaluated, untimed, before each measurement).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from marco_cli.bench.report import TextTable
+from marco_cli.engine.base import Request, Sampling
+
+__all__ = ["BATCH_SIZES", "SpeedSuiteResult", "peak_rss_mib", "run_speed_suite", "speed_table"]
+
+BATCH_SIZES = (2, 4, 8)
+DEFAULT_DECODE_TOKENS = 256
+SEARCH_PATH_TOKENS = 1024
+"""Most tokens on one search path: four paths of it fit the default context."""
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident set size in MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+@dataclass
+class DecodeRun:
+    sequences: int
+    tokens: int
+    seconds: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sequences": self.sequences,
+            "tokens": self.tokens,
+            "seconds": round(self.seconds, 3),
+            "tokens_per_second": round(self.tokens_per_second, 2),
+        }
+
+
+@dataclass
+class SpeedSuiteResult:
+    model: str
+    backend: str
+    prompt_tokens: int
+    prompt_evaluated: int
+    first_token_seconds: float
+    decode: list[DecodeRun]
+    """1 sequence first, then BATCH_SIZES."""
+    search: Any
+    """The `marco_cli.search.speed.SpeedReport` of the single decode and the search."""
+    peak_rss_mib: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def single(self) -> DecodeRun:
+        return self.decode[0]
+
+    @property
+    def tree_eval_ratio(self) -> float:
+        """Evaluated / unique tokens of the search tree, prompt left out: the prompt was cached
+        before the search (so the search evaluated none of it) but `unique` counts it."""
+        tree = self.search.unique - self.prompt_tokens
+        return self.search.evaluated / tree if tree > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "backend": self.backend,
+            "prompt_tokens": self.prompt_tokens,
+            "prompt_evaluated": self.prompt_evaluated,
+            "first_token_seconds": round(self.first_token_seconds, 3),
+            "decode": [d.to_json() for d in self.decode],
+            "search": self.search.to_json(),
+            "tree_eval_ratio": round(self.tree_eval_ratio, 4),
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+        }
+
+
+def _first_token(engine: Any, prompt: Sequence[int]) -> tuple[float, int]:
+    start = time.perf_counter()
+    gen = engine.generate(Request(prompt=tuple(prompt), max_tokens=1))
+    return time.perf_counter() - start, gen.prompt_evaluated
+
+
+def batched_decode(
+    engine: Any, prompt: Sequence[int], sequences: int, tokens: int, seed: int = 0
+) -> DecodeRun:
+    """`sequences` sampled continuations of the (cached) prompt in one batch: total tokens/s."""
+    engine.generate(Request(prompt=tuple(prompt), max_tokens=1))  # make sure it is cached
+    requests = [
+        Request(
+            prompt=tuple(prompt),
+            max_tokens=tokens,
+            sampling=Sampling(temperature=0.8, top_p=0.95, seed=seed + i),
+        )
+        for i in range(sequences)
+    ]
+    start = time.perf_counter()
+    generations = engine.generate_batch(requests)
+    seconds = time.perf_counter() - start
+    return DecodeRun(sequences, sum(len(g.tokens) for g in generations), seconds)
+
+
+def run_speed_suite(
+    engine: Any,
+    prompts: dict[str, Any],
+    *,
+    question: str | None = None,
+    decode_tokens: int | None = None,
+    seed: int = 0,
+    search: dict[str, Any] | None = None,
+    system: str = "zh",
+    batch_sizes: Sequence[int] = BATCH_SIZES,
+    on_step: Callable[[str], None] | None = None,
+) -> SpeedSuiteResult:
+    """Run every measurement of the module docstring; `search` overrides SearchConfig fields of
+    the search-speed default (branch 4, 8 iterations, mini-32 actions, early stop off, no
+    reflection, paths of at most SEARCH_PATH_TOKENS tokens)."""
+    from marco_cli.search import SearchConfig
+    from marco_cli.search.speed import DEFAULT_QUESTION, measure_search_speed
+    from marco_cli.solve import question_tokens
+
+    tokens = decode_tokens or DEFAULT_DECODE_TOKENS
+    step = on_step or (lambda _name: None)
+    prompt = question_tokens(engine, question or DEFAULT_QUESTION, prompts, system)
+
+    step("time to first token")
+    first_token, evaluated = _first_token(engine, prompt)
+
+    config = SearchConfig(
+        branch=4,
+        iterations=8,
+        action="mini-32",
+        early_stop=0,
+        seed=seed,
+        reflect=False,
+        max_path_tokens=SEARCH_PATH_TOKENS,
+    )
+    overrides = {k: v for k, v in (search or {}).items() if v is not None}
+    if overrides:
+        config = dataclasses.replace(config, **overrides)
+    config.validate()
+    step(f"single-sequence decode ({tokens} tokens) and a search")
+    report, _result = measure_search_speed(
+        engine, prompt, prompts, config=config, single_tokens=tokens
+    )
+    decode = [DecodeRun(1, report.single_tokens, report.single_seconds)]
+    for n in batch_sizes:
+        step(f"batched decode, {n} sequences")
+        decode.append(batched_decode(engine, prompt, n, tokens, seed))
+    notes = []
+    short = [d for d in decode if d.tokens < d.sequences * tokens]
+    if short:
+        notes.append(
+            "some sequences ended (end of turn) before the token count; tokens/s counts the "
+            "tokens actually generated"
+        )
+    return SpeedSuiteResult(
+        model=engine.model_name,
+        backend=engine.backend,
+        prompt_tokens=len(prompt),
+        prompt_evaluated=evaluated,
+        first_token_seconds=first_token,
+        decode=decode,
+        search=report,
+        peak_rss_mib=peak_rss_mib(),
+        notes=notes,
+    )
+
+
+def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite speed") -> TextTable:
+    single = result.single.tokens_per_second
+    report = result.search
+
+    def ratio(value: float) -> str:
+        return f"{value / single:.2f}×" if single > 0 else "–"
+
+    rows = [
+        ["model", f"{result.model} ({result.backend})", ""],
+        [
+            "time to first token",
+            f"{result.first_token_seconds:.2f} s",
+            f"cold prompt of {result.prompt_tokens} tokens ({result.prompt_evaluated} evaluated)",
+        ],
+        [
+            "decode, 1 sequence",
+            f"{single:.1f} tok/s",
+            f"greedy, {result.single.tokens} tokens in {result.single.seconds:.2f} s",
+        ],
+    ]
+    for run in result.decode[1:]:
+        rows.append(
+            [
+                f"decode, batch of {run.sequences}",
+                f"{run.tokens_per_second:.1f} tok/s",
+                f"{ratio(run.tokens_per_second)} single; {run.tokens} tokens in "
+                f"{run.seconds:.2f} s ({run.tokens_per_second / run.sequences:.1f} per sequence)",
+            ]
+        )
+    rows += [
+        [
+            "MCTS effective",
+            f"{report.search_tokens_per_second:.1f} tok/s",
+            f"{ratio(report.search_tokens_per_second)} single; {report.search_tokens} tokens "
+            f"in {report.search_seconds:.2f} s (branch {report.branch}, {report.iterations} "
+            f"iterations, {report.action}, stopped: {report.stop_reason})",
+        ],
+        [
+            "MCTS evaluated / unique",
+            f"{result.tree_eval_ratio:.3f}",
+            f"tree tokens: {report.evaluated} evaluated / "
+            f"{report.unique - result.prompt_tokens} unique (prompt cached beforehand); "
+            f"mean decode batch {report.mean_batch:.2f}",
+        ],
+        ["peak memory", f"{result.peak_rss_mib:,.0f} MiB", "max RSS of this process"],
+    ]
+    notes = [
+        "one run, one engine, one question; decode timings exclude prompt evaluation",
+        *result.notes,
+    ]
+    return TextTable(title, ["measurement", "value", "details"], rows, ["l", "r", "l"], notes)

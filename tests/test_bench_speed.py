@@ -1,0 +1,80 @@
+"""The speed suite: one table from one run (scripted engine; the tiny GGUF for the real path)."""
+
+from __future__ import annotations
+
+import pytest
+
+from marco_cli.bench.report import render_markdown
+from marco_cli.bench.speed import peak_rss_mib, run_speed_suite, speed_table
+from marco_cli.prompts import load_prompts
+
+
+def test_speed_suite_on_a_scripted_engine() -> None:
+    from fake_engine import FakeEngine
+
+    engine = FakeEngine("", [], fallback="Step one.\n\nStep two.\n</Thought>\n<Output>7</Output>")
+    steps: list[str] = []
+    result = run_speed_suite(
+        engine,
+        load_prompts("solve"),
+        decode_tokens=8,
+        search={"iterations": 2},
+        on_step=steps.append,
+    )
+    assert [d.sequences for d in result.decode] == [1, 2, 4, 8]
+    assert result.decode[3].tokens == 8 * 8
+    assert result.prompt_evaluated == result.prompt_tokens  # the first request was cold
+    assert result.search.branch == 4 and result.search.iterations <= 2
+    assert result.peak_rss_mib > 0
+    assert steps[0] == "time to first token" and steps[-1] == "batched decode, 8 sequences"
+    # The batches really were batches.
+    assert [len(call) for call in engine.calls[-3:]] == [2, 4, 8] or any(
+        len(call) == 8 for call in engine.calls
+    )
+    text = render_markdown(speed_table(result))
+    for label in (
+        "time to first token",
+        "decode, 1 sequence",
+        "decode, batch of 2",
+        "decode, batch of 8",
+        "MCTS effective",
+        "MCTS evaluated / unique",
+        "peak memory",
+    ):
+        assert f"| {label} |" in text
+    data = result.to_json()
+    assert [d["sequences"] for d in data["decode"]] == [1, 2, 4, 8]
+    assert "eval_ratio" in data["search"]
+
+
+def test_peak_rss_is_in_mib() -> None:
+    assert 10 < peak_rss_mib() < 1024 * 1024
+
+
+@pytest.mark.tiny
+def test_speed_suite_on_the_tiny_model(tiny_engine) -> None:
+    search = {"iterations": 2, "max_path_tokens": 48, "max_tokens": 160}
+    result = run_speed_suite(tiny_engine, load_prompts("solve"), decode_tokens=16, search=search)
+    assert result.single.tokens > 0 and result.single.tokens_per_second > 0
+    assert all(d.tokens_per_second > 0 for d in result.decode)
+    assert result.search.search_tokens > 0
+    # Every generated token but a sequence's last is fed back once; nothing is re-evaluated.
+    assert 0.8 <= result.tree_eval_ratio <= 1.2
+
+
+def test_speed_suite_through_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fake_engine import FakeEngine
+
+    import marco_cli.session as session
+    from marco_cli.cli import main
+
+    engine = FakeEngine("", [], fallback="One.\n\nTwo.\n</Thought>\n<Output>7</Output>")
+    monkeypatch.setattr(session, "open_engine", lambda settings: engine)
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--suite", "speed", "--max-tokens", "8", "--iterations", "2"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0, err
+    assert "| decode, batch of 4 |" in out and "| MCTS effective |" in out
+    assert "branch 4, " in out and engine.closed

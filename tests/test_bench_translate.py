@@ -1,0 +1,91 @@
+"""The translate suite: the set format, keyword checks, and a run through the real Translator
+on a scripted engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from marco_cli.bench.translate_suite import (
+    keyword_check,
+    read_translation_set,
+    run_translate_suite,
+    translate_table,
+)
+from marco_cli.errors import UsageError
+
+
+def test_read_translation_set(tmp_path: Path) -> None:
+    path = tmp_path / "set.tsv"
+    path.write_text(
+        "# a comment\n"
+        "source\treferences\tmust\tmust-not\n"
+        "这个鞋拥有踩屎感\tThe shoes feel soft.|These shoes are cushioned."
+        "\tsoft|cushion\tpoop|shit\n"
+        "\n"
+        "太好看了\tSo pretty!\n",
+        encoding="utf-8",
+    )
+    items = read_translation_set(path)
+    assert [i.id for i in items] == ["1", "2"]
+    assert items[0].references == ("The shoes feel soft.", "These shoes are cushioned.")
+    assert items[0].must == ("soft", "cushion") and items[0].must_not == ("poop", "shit")
+    assert items[1].has_checks is False
+
+
+def test_translation_set_errors(tmp_path: Path) -> None:
+    path = tmp_path / "set.tsv"
+    path.write_text("only a source\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"set\.tsv:1: expected source<TAB>reference"):
+        read_translation_set(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "must", "must_not", "passed"),
+    [
+        ("These shoes are super soft.", ["soft", "cushion"], ["poop"], True),
+        ("Feels like stepping on poop.", ["soft"], ["poop"], False),
+        ("Very cushioned soles", ["cushion"], [], True),  # a keyword may start a longer word
+        ("Nice shoes.", ["soft"], [], False),
+        ("It's so cheap", ["it's so"], [], True),
+        ("It\u2019s so cheap", ["it's so"], [], True),  # typographic apostrophe
+        ("a softball", ["soft"], [], True),
+        ("shiitake", [], ["shit"], True),
+        ("microsoft", ["soft"], [], False),  # a keyword starts at a word boundary
+        ("", [], [], True),
+    ],
+)
+def test_keyword_check(text: str, must: list, must_not: list, passed: bool) -> None:
+    assert keyword_check(text, must, must_not)[0] is passed
+
+
+def test_run_on_a_scripted_engine(tmp_path: Path) -> None:
+    from fake_engine import FakeEngine
+
+    from marco_cli.languages import language
+    from marco_cli.prompts import load_prompts
+
+    path = tmp_path / "set.tsv"
+    path.write_text(
+        "这个鞋拥有踩屎感\tThe shoes feel soft.\tsoft\tpoop\n太好看了\tSo pretty!\n",
+        encoding="utf-8",
+    )
+    engine = FakeEngine("", [], fallback="The shoes feel soft.\n</Output>")
+    results = run_translate_suite(
+        engine,
+        read_translation_set(path),
+        load_prompts("translate"),
+        src=language("zh"),
+        tgt=language("en"),
+        strategies=["direct"],
+        glossary_modes=(False,),
+        max_tokens=64,
+    )
+    (r,) = results
+    assert [i["translation"] for i in r.items] == ["The shoes feel soft.", "The shoes feel soft."]
+    assert r.items[0]["chrf"] == pytest.approx(100.0)
+    assert (r.keyword_passed, r.keyword_total, r.errors) == (1, 1, 0)
+    assert 0 < r.chrf < 100
+    table = translate_table(results)
+    assert table.rows[0][:3] == ["direct", "off", "2"] and table.rows[0][5] == "1/1"
