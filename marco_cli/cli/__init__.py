@@ -43,7 +43,7 @@ def _root(
 
 def _register_commands() -> None:
     # Importing a command module registers its command(s) on `app`.
-    from marco_cli.cli import bench, config, models, solve  # noqa: F401
+    from marco_cli.cli import bench, config, models, show, solve, translate  # noqa: F401
 
 
 def error_line(message: str) -> None:

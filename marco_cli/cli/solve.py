@@ -14,6 +14,7 @@ from marco_cli.cli.mcts import (
     EarlyStopOpt,
     ExplorationOpt,
     IterationsOpt,
+    ParallelOpt,
     RewardOpt,
     SaveTreeOpt,
     SelectOpt,
@@ -75,6 +76,7 @@ def solve(
     early_stop: EarlyStopOpt = None,
     time_limit: TimeLimitOpt = None,
     reward: RewardOpt = None,
+    parallel: ParallelOpt = None,
     tree: TreeOpt = None,
     save_tree: SaveTreeOpt = None,
 ) -> None:
@@ -110,7 +112,9 @@ def solve(
 
         from marco_cli.cli.mcts import run_search, search_config
 
-        config = search_config(settings, max_tokens=max_tokens, temperature=temperature)
+        config = search_config(
+            settings, max_tokens=max_tokens, temperature=temperature, parallel=parallel
+        )
         options = replace(options, search=config)
         run_search(
             open_engine(settings), text, options, solve_prompts,

@@ -1,0 +1,79 @@
+"""Search speed benchmark: single-sequence decoding vs a tree search, in one run.
+
+    python benchmarks/search_speed.py                 # the demo model, --branch 4
+    python benchmarks/search_speed.py --model PATH.gguf --branch 4 --iterations 8 --json
+
+Prints both speeds in generated tokens/s, their ratio and the search's evaluated / unique
+tokens, against the targets (ratio >= 1.3x, evaluated/unique <= 1.10). The measuring itself
+is `marco_cli.search.speed.measure_search_speed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="demo", help="model alias or .gguf path (default demo)")
+    parser.add_argument("--branch", type=int, default=4)
+    parser.add_argument("--iterations", type=int, default=8)
+    parser.add_argument("--action", default="mini-32", choices=("step", "mini-64", "mini-32"))
+    parser.add_argument("--single-tokens", type=int, default=256)
+    parser.add_argument("--ctx", type=int, default=8192)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--n-gpu-layers", type=int, default=-1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--question", default=None)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run (single decode, search) pairs this many times back to back; compare totals",
+    )
+    parser.add_argument(
+        "--parallel", type=int, default=None, help="leaves per round (default auto)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+
+    from marco_cli.engine.llama import LlamaEngine
+    from marco_cli.models import resolve_model
+    from marco_cli.prompts import load_prompts
+    from marco_cli.search import SearchConfig
+    from marco_cli.search.speed import DEFAULT_QUESTION, measure_search_speed
+    from marco_cli.solve import question_tokens
+
+    model = resolve_model(args.model)
+    prompts = load_prompts("solve")
+    config = SearchConfig(
+        branch=args.branch,
+        iterations=args.iterations,
+        action=args.action,
+        early_stop=0,
+        parallel=args.parallel,
+        seed=args.seed,
+    )
+    with LlamaEngine(
+        model.path, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers
+    ) as engine:
+        prompt = question_tokens(engine, args.question or DEFAULT_QUESTION, prompts)
+        report, _ = measure_search_speed(
+            engine,
+            prompt,
+            prompts,
+            config=config,
+            single_tokens=args.single_tokens,
+            repeats=args.repeats,
+        )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.meets_targets() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

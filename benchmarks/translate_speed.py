@@ -1,0 +1,122 @@
+"""Measure `marco translate`: throughput on a file, and the slang set's scores.
+
+    python benchmarks/translate_speed.py speed [--model demo] [--file benchmarks/reviews_zh.txt]
+        Pipes the file through `marco translate --src zh --tgt en` (a subprocess, as a user
+        would run it, model loading included) and reports lines/s; the JSON Lines run gives
+        the generated tokens.
+
+    python benchmarks/translate_speed.py slang [--model demo] [--configs direct:-,cot:+]
+        Translates tests/data/slang_zh.tsv with each strategy:glossary configuration (+ on,
+        - off) on one engine and prints each sentence's verdict and the pass counts.
+
+benchmarks/reviews_zh.txt holds 100 product reviews and chat messages written for marco.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def speed(args: argparse.Namespace) -> None:
+    data = Path(args.file).read_bytes()
+    lines = data.decode("utf-8").count("\n")
+    command = [
+        sys.executable,
+        "-m",
+        "marco_cli",
+        "translate",
+        "--src",
+        "zh",
+        "--tgt",
+        "en",
+        "--model",
+        args.model,
+        "--json",
+        *(["--strategy", args.strategy] if args.strategy else []),
+        *(["--threads", str(args.threads)] if args.threads else []),
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(command, input=data, capture_output=True, cwd=ROOT, check=False)
+    seconds = time.perf_counter() - started
+    records = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    generated = sum((r["timings"] or {}).get("generated_tokens", 0) for r in records)
+    failed = sum(1 for r in records if not r["ok"])
+    print(f"exit code {done.returncode}; {len(records)} output lines for {lines} input lines")
+    print(
+        f"{seconds:.1f} s wall (model load included): {lines / seconds:.2f} lines/s, "
+        f"{generated} tokens generated ({generated / seconds:.1f} tokens/s), {failed} failed"
+    )
+    if args.show:
+        for record in records:
+            print(f"{record['source']}\t{record['translation']}")
+    if done.returncode not in (0, 4):
+        print(done.stderr.decode("utf-8", "replace")[-2000:], file=sys.stderr)
+
+
+def slang(args: argparse.Namespace) -> None:
+    from slang_set import load_slang_set
+
+    from marco_cli.engine.llama import LlamaEngine
+    from marco_cli.glossary import build_glossary
+    from marco_cli.languages import language
+    from marco_cli.models import resolve_model
+    from marco_cli.prompts import load_prompts
+    from marco_cli.translate import TranslateOptions, Translator, split_units
+
+    cases = load_slang_set()
+    engine = LlamaEngine(resolve_model(args.model).path, n_ctx=8192, n_threads=args.threads)
+    prompts = load_prompts("translate")
+    document = split_units("".join(case.sentence + "\n" for case in cases))
+    summary = []
+    for config in args.configs.split(","):
+        strategy, flag = config.split(":")
+        glossary = build_glossary("zh") if flag == "+" else None
+        options = TranslateOptions(src=language("zh"), tgt=language("en"), strategy=strategy)
+        translator = Translator(engine, prompts, options, glossary)
+        started, tokens = time.perf_counter(), engine.stats.generated
+        passed = 0
+        for case, result in zip(cases, translator.translate_document(document), strict=True):
+            ok, why = case.check(result.translation)
+            passed += ok
+            print(
+                f"{config} {'PASS' if ok else 'fail'} {case.term}: {result.translation} [{why}]",
+                flush=True,
+            )
+        seconds = time.perf_counter() - started
+        line = (
+            f"{config}: {passed}/{len(cases)} passed, {seconds:.0f} s, "
+            f"{engine.stats.generated - tokens} tokens"
+        )
+        summary.append(line)
+        print("==", line, flush=True)
+    engine.close()
+    print("\n".join(summary))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    p_speed = sub.add_parser("speed")
+    p_speed.add_argument("--file", default=str(ROOT / "benchmarks" / "reviews_zh.txt"))
+    p_speed.add_argument("--strategy", default=None, help="default: marco's (cot)")
+    p_speed.add_argument("--show", action="store_true", help="print source and translation")
+    p_slang = sub.add_parser("slang")
+    p_slang.add_argument("--configs", default="direct:-,direct:+,cot:-,cot:+")
+    for p in (p_speed, p_slang):
+        p.add_argument("--model", default=os.environ.get("MARCO_MODEL", "demo"))
+        p.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    speed(args) if args.what == "speed" else slang(args)
+
+
+if __name__ == "__main__":
+    main()
