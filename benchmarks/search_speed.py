@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=8)
     parser.add_argument("--action", default="mini-32", choices=("step", "mini-64", "mini-32"))
     parser.add_argument("--single-tokens", type=int, default=256)
+    parser.add_argument(
+        "--max-path-tokens", type=int, default=1024, help="token limit of one path (default 1024)"
+    )
     parser.add_argument("--ctx", type=int, default=8192)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--n-gpu-layers", type=int, default=-1)
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "--parallel", type=int, default=None, help="leaves per round (default auto)"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--progress", action="store_true", help="one stderr line per round")
     args = parser.parse_args(argv)
 
     from marco_cli.engine.llama import LlamaEngine
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         action=args.action,
         early_stop=0,
         parallel=args.parallel,
+        max_path_tokens=args.max_path_tokens,
         seed=args.seed,
     )
     with LlamaEngine(
@@ -67,12 +72,24 @@ def main(argv: list[str] | None = None) -> int:
             config=config,
             single_tokens=args.single_tokens,
             repeats=args.repeats,
+            on_event=_progress if args.progress else None,
         )
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print("\n".join(report.lines()))
     return 0 if report.meets_targets() else 1
+
+
+def _progress(event) -> None:
+    if event.kind == "iteration":
+        s = event.stats
+        print(
+            f"iteration {event.iteration}: {s.generated} tokens, {s.tokens_per_second:.1f} tok/s, "
+            f"evaluated/unique {s.eval_ratio:.3f}, {s.wall_seconds:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

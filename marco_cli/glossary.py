@@ -24,7 +24,7 @@ import gzip
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -455,33 +455,42 @@ class Cedict:
     char_map: dict[str, str]
 
 
-@cache
-def load_cedict() -> Cedict:
-    """The CC-CEDICT slang subset and character map, from the cache when it is current."""
+def _cached_json(name: str, build: Callable[[Iterable[str]], dict[str, Any]]) -> dict[str, Any]:
+    """`build(CC-CEDICT lines)`, kept as JSON in marco's cache folder until the dictionary file
+    changes (parsing the 122k lines takes most of a second; reading the cache a few ms)."""
+    from marco_cli.models import cache_dir
+
     path = _cedict_path()
     stat = path.stat()
     stamp = {"format": _CACHE_FORMAT, "size": stat.st_size, "mtime": int(stat.st_mtime)}
-    from marco_cli.models import cache_dir
-
-    cache_file = cache_dir() / "cedict-slang.json"
-    data: dict[str, Any] | None = None
+    cache_file = cache_dir() / name
     try:
         cached = json.loads(cache_file.read_text(encoding="utf-8"))
         if cached.get("stamp") == stamp:
-            data = cached
+            return cached
     except (OSError, ValueError):
-        data = None
-    if data is None:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            rows, char_map = parse_cedict(handle)
-        data = {"stamp": stamp, "rows": rows, "char_map": char_map}
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, cache_file)
-        except OSError:
-            pass  # a read-only cache only costs the parse next time
+        pass
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        data = {"stamp": stamp, **build(handle)}
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a read-only cache only costs the parse next time
+    return data
+
+
+def _slang_data(lines: Iterable[str]) -> dict[str, Any]:
+    rows, char_map = parse_cedict(lines)
+    return {"rows": rows, "char_map": char_map}
+
+
+@cache
+def load_cedict() -> Cedict:
+    """The CC-CEDICT slang subset and character map, from the cache when it is current."""
+    data = _cached_json("cedict-slang.json", _slang_data)
     entries = {
         simplified: Entry(
             term=simplified,
@@ -493,6 +502,43 @@ def load_cedict() -> Cedict:
         for simplified, traditional, gloss in data["rows"]
     }
     return Cedict(entries=entries, char_map=dict(data["char_map"]))
+
+
+_NOT_A_GLOSS = re.compile(
+    r"^(?:surname |variant of|old variant|see |used in |\(bound form\)|abbr\. for|CL:|"
+    r"also written|\(old\)|\(archaic\)|\(literary\)|\(dialect\)|\(Tw\)|\(onom\.\))"
+)
+
+
+def parse_cedict_words(lines: Iterable[str]) -> dict[str, str]:
+    """Simplified word → its first plain English sense, for every CC-CEDICT entry that has one
+    ("博主" → "blogger"): a dictionary rendering for words a model left untranslated."""
+    words: dict[str, str] = {}
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        head, sep, body = line.rstrip("\r\n").rstrip("/").partition("/")
+        forms = head.split("[", 1)[0].split()
+        if not sep or len(forms) != 2 or forms[1] in words:
+            continue
+        for sense in body.split("/"):
+            sense = sense.strip()
+            if not sense or _NOT_A_GLOSS.match(sense):
+                continue
+            text = _PINYIN.sub("", _TRAD_SIMP.sub(r"\1", sense.split(";")[0]))
+            text = _PARENS.sub("", text).strip(" ,.")
+            if text and not any("\u3400" <= c <= "\u9fff" for c in text):
+                words[forms[1]] = text
+                break
+    return words
+
+
+@cache
+def dictionary_words() -> dict[str, str]:
+    """`parse_cedict_words` of the installed CC-CEDICT, cached like the slang subset."""
+    return _cached_json("cedict-words.json", lambda lines: {"words": parse_cedict_words(lines)})[
+        "words"
+    ]
 
 
 CHINESE = ("zh",)

@@ -16,9 +16,11 @@ reuses it from its KV cache for every unit. Glossary hints (see `marco_cli.gloss
 between the instructions and the unit.
 
 Strategies: `direct` asks for the translation only; `cot` (the default) lets the model reason in
-<Thought> about the colloquial expressions first, then translate in <Output>; `mcts` searches
-over reasoning paths with the confidence reward (`marco_cli.search`). Only the <Output> text is
-the translation.
+<Thought> about the colloquial expressions first (the thought's list is opened with the first
+glossary term found), then marco closes the thought and the model translates in <Output>;
+`mcts` searches over reasoning paths with the confidence reward (`marco_cli.search`). Only the
+<Output> text is the translation. Chinese characters left in a translation into a non-CJK
+language are rendered afterwards (CC-CEDICT for a whole word, else the model on that word).
 """
 
 from __future__ import annotations
@@ -374,10 +376,18 @@ class _Job:
     unit: Unit
     piece: int
     text: str
-    prompt: list[int]
     terms: list[Match]
     out_budget: int
     thought_budget: int
+    prompt_length: int
+    prompt: list[int] = field(default_factory=list)
+    """Built when the job's batch runs (a large input never holds every prompt at once)."""
+
+    @property
+    def need(self) -> int:
+        """KV cells the job needs: its prompt, the thought and close, the translation."""
+        extra = self.thought_budget + 8 if self.thought_budget else 0
+        return self.prompt_length + self.out_budget + extra
 
 
 @dataclass
@@ -502,14 +512,16 @@ class Translator:
         thought = 0 if self._kind == "direct" else max(16, min(cap - out, 96 + 3 * n))
         return out, thought
 
-    def _needed(self, prompt: list[int], out: int, thought: int) -> int:
-        return len(prompt) + out + thought + (8 if thought else 0)
-
     def _job(self, unit: Unit, piece: int, text: str) -> _Job:
         terms = self.find_terms(text)
-        prompt = self.prompt_tokens(text, terms)
         out, thought = self._budgets(text)
-        return _Job(unit, piece, text, prompt, terms, out, thought)
+        length = len(self.prompt_tokens(text, terms))
+        return _Job(unit, piece, text, terms, out, thought, length)
+
+    def _prompt(self, job: _Job) -> list[int]:
+        if not job.prompt:
+            job.prompt = self.prompt_tokens(job.text, job.terms)
+        return job.prompt
 
     def fits(self, text: str) -> bool:
         """Whether a unit with this text fits the context with its prompt and budgets.
@@ -534,7 +546,7 @@ class Translator:
             if unit.blank:
                 continue
             job = self._job(unit, 0, unit.text)
-            need = self._needed(job.prompt, job.out_budget, job.thought_budget)
+            need = job.need
             if need <= self.engine.n_ctx:
                 jobs.append(job)
                 continue
@@ -592,6 +604,7 @@ class Translator:
             results = self._run_batch(batch, on_event)
             share = (time.perf_counter() - started) / len(batch)
             for job, piece in zip(batch, results, strict=True):
+                job.prompt = []  # done with it
                 pieces[(job.unit.index, job.piece)] = piece
                 unit_jobs = by_unit[job.unit.index]
                 if job is unit_jobs[-1]:
@@ -611,7 +624,8 @@ class Translator:
         batch: list[_Job] = []
         used = 0  # KV cells the batch needs: the shared prefix once, each job's own part
         for job in jobs:
-            need = self._needed(job.prompt, job.out_budget, job.thought_budget)
+            need = job.need
+            self._prompt(job)
             if batch:
                 extra = need - _common_prefix(batch[0].prompt, job.prompt)
                 if len(batch) < size and used + extra <= self.engine.n_ctx:
@@ -651,35 +665,55 @@ class Translator:
         """Translate Chinese characters left untranslated in a non-CJK translation.
 
         Small models often carry a word over as is ("The博主 recommends..."). Each distinct
-        leftover is translated on its own with the direct prompt (glossary hints included) in
-        one batch, and put in its place when the result is free of Chinese characters.
+        leftover is rendered on its own: from CC-CEDICT when the whole leftover is one
+        dictionary word of two or more characters and the pair is Chinese to English
+        ("博主" → "blogger"), else by the
+        model with the short `repair_instructions` prompt (all such requests in one batch).
+        A rendering is put in place only when it is free of Chinese characters.
         """
         if self.options.tgt.base in _HAN_TARGETS:
             return pieces
         spans = sorted({m.group() for p in pieces for m in _HAN.finditer(p.translation)})
         if not spans:
             return pieces
-        requests = [
-            Request(
-                tuple(self.prompt_tokens(span, self.find_terms(span), kind="direct")),
-                8 + 4 * len(span),
-                (self.prompts.get("output_close", "</Output>"), "\n"),
-                self._sampling,
-            )
-            for span in spans
-        ]
-        gens = self.engine.generate_batch(requests)
         fixes: dict[str, str] = {}
-        for span, gen in zip(spans, gens, strict=True):
-            text = clean_translation(_before_stop(gen), span, single_line=True).rstrip(".!?。")
+        if self.options.tgt.base == "en" and (
+            self.options.src is None or self.options.src.base == "zh"
+        ):
+            from marco_cli.glossary import dictionary_words
+
+            words = dictionary_words()
+            for span in spans:
+                if len(span) < 2:  # a lone character's first sense is too often wrong (霜 frost)
+                    continue
+                key = self.glossary.normalize(span) if self.glossary is not None else span
+                rendering = words.get(key) or words.get(span)
+                if rendering:
+                    fixes[span] = rendering
+        rest = [span for span in spans if span not in fixes]
+        gens = self.engine.generate_batch([self._repair_request(span) for span in rest])
+        for span, gen in zip(rest, gens, strict=True):
+            text = clean_translation(gen.text, span, single_line=True).rstrip(".!?。")
             if text and not _HAN.search(text):
                 fixes[span] = text
         extra = sum(len(g.tokens) for g in gens)
-        for piece in pieces:
-            if _HAN.search(piece.translation):
-                piece.translation = _substitute(piece.translation, fixes)
-                piece.generated_tokens += extra // len(pieces)
+        touched = [p for p in pieces if _HAN.search(p.translation)]
+        for piece in touched:
+            piece.translation = _substitute(piece.translation, fixes)
+            piece.generated_tokens += extra // len(touched)
         return pieces
+
+    def _repair_request(self, word: str) -> Request:
+        template = self.prompts.get(
+            "repair_instructions",
+            'Translate the {src} word "{word}" into {tgt}. Reply with the {tgt} word only.',
+        )
+        messages = [
+            {"role": "system", "content": self._fill(self.prompts["system_direct"])},
+            {"role": "user", "content": self._fill(template).replace("{word}", word)},
+        ]
+        prompt = self.engine.chat_tokens(messages)
+        return Request(tuple(prompt), 6 + 3 * len(word), ("\n", "<|im_end|>"), self._sampling)
 
     def _output_stops(self) -> tuple[str, ...]:
         close = self.prompts.get("output_close", "</Output>")
@@ -816,7 +850,7 @@ class Translator:
         result.reasoning = "\n\n".join(p.reasoning for p in pieces if p.reasoning)
         confidences = [p.confidence for p in pieces if p.confidence is not None]
         result.confidence = sum(confidences) / len(confidences) if confidences else None
-        result.prompt_tokens = sum(len(job.prompt) for job in jobs)
+        result.prompt_tokens = sum(job.prompt_length for job in jobs)
         result.prompt_evaluated = sum(p.prompt_evaluated for p in pieces)
         result.generated_tokens = sum(p.generated_tokens for p in pieces)
         result.seconds = seconds
@@ -827,12 +861,6 @@ class Translator:
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HAN_TARGETS = ("zh", "ja", "ko")
 """Target languages whose text may contain Chinese characters (no leftover repair)."""
-
-
-def _before_stop(gen: Generation) -> str:
-    if gen.stop is not None and gen.stop.strip():
-        return gen.text[: gen.text.rfind(gen.stop)]
-    return gen.text
 
 
 def _substitute(text: str, fixes: dict[str, str]) -> str:

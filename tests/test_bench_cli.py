@@ -15,6 +15,7 @@ import pytest
 
 from marco_cli.bench.store import ResultStore, read_records
 from marco_cli.cli import main
+from marco_cli.errors import ContextOverflowError
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -133,6 +134,8 @@ def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
             raise KeyboardInterrupt
         if state["sigterm_at"] == len(calls):
             os.kill(os.getpid(), signal.SIGTERM)
+        if question == state.get("overflow"):
+            raise ContextOverflowError("the question needs 9999 tokens; raise --ctx")
         return FakeResult(answer="The answer is 18." if "Janet" in question else "I think 5.")
 
     monkeypatch.setattr(solve_module, "solve", fake_solve)
@@ -217,6 +220,14 @@ def test_bench_interrupt_then_resume(scripted, tmp_path: Path, capsys) -> None:
     )
     assert code == 0 and [q for q, _ in calls[2:]] == ["A robe?", "House?"]
     assert len(out_file.read_text().splitlines()) == 3
+
+
+def test_failed_attempts_exit_4(scripted, tmp_path: Path, capsys) -> None:
+    _, state, toy = scripted
+    state["overflow"] = "House?"
+    code, out, err = run(capsys, "bench", "-d", str(toy), "-s", "cot", "--out", str(tmp_path / "r"))
+    assert code == 4 and "| toy | cot | 3 | 33.3 |" in out
+    assert "1 attempts failed" in flat(err) and "retried by --resume" in flat(err)
 
 
 def test_sigterm_stops_like_ctrl_c(scripted, tmp_path: Path, capsys) -> None:

@@ -223,3 +223,11 @@ def test_report_reads_a_results_file(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in sample_records()) + '{"trunc')
     rows = summarize(read_records(path))
     assert len(rows) == 3
+
+
+def test_comparison_costs_use_the_common_problems() -> None:
+    left = [rec(1, "cot", True, seconds=50.0), rec(2, "cot", True, seconds=2.0)]
+    right = [rec(2, "cot", False, seconds=4.0)]
+    (c,) = compare(left, right)
+    assert c.common == 1 and c.left.mean_seconds == 2.0 and c.right.mean_seconds == 4.0
+    assert (c.left_only, c.right_only) == (1, 0)

@@ -89,3 +89,41 @@ def test_run_on_a_scripted_engine(tmp_path: Path) -> None:
     assert 0 < r.chrf < 100
     table = translate_table(results)
     assert table.rows[0][:3] == ["direct", "off", "2"] and table.rows[0][5] == "1/1"
+
+
+def test_translate_suite_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fake_engine import FakeEngine
+
+    import marco_cli.session as session
+    from marco_cli.cli import main
+
+    path = tmp_path / "set.tsv"
+    path.write_text("这个鞋拥有踩屎感\tThe shoes feel soft.\tsoft\tpoop\n", encoding="utf-8")
+    engine = FakeEngine("", [], fallback="The shoes feel soft.\n</Output>")
+    monkeypatch.setattr(session, "open_engine", lambda settings: engine)
+    with pytest.raises(SystemExit) as exc:
+        main(
+            [
+                "bench",
+                "--suite",
+                "translate",
+                "-d",
+                str(path),
+                "-s",
+                "direct",
+                "--no-glossary",
+                "--report",
+                str(tmp_path / "t.md"),
+            ]
+        )
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0, err
+    assert "| direct | off | 1 | 100.0 | 100.0 | 1/1 | 0 |" in out
+    assert "| direct | off | 1 |" in (tmp_path / "t.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--suite", "translate"])
+    assert exc.value.code == 2 and "needs one --dataset" in " ".join(
+        capsys.readouterr().err.split()
+    )

@@ -304,3 +304,20 @@ def test_slang_set_terms_found_in_their_sentences() -> None:
     g = build_glossary("zh")
     missing = [c.term for c in load_slang_set() if not g.hints(c.sentence)]
     assert missing == []
+
+
+def test_dictionary_words_for_leftover_repair() -> None:
+    from marco_cli.glossary import dictionary_words, parse_cedict_words
+
+    words = parse_cedict_words(
+        [
+            "# comment\n",
+            "博主 博主 [bo2 zhu3] /blogger/\n",
+            "李 李 [Li3] /surname Li/\n",
+            "李 李 [li3] /plum/\n",
+            "甲 甲 [jia3] /variant of 乙[yi3]/first/\n",
+            "領口 领口 [ling3 kou3] /collar; neckline/\n",
+        ]
+    )
+    assert words == {"博主": "blogger", "李": "plum", "甲": "first", "领口": "collar"}
+    assert dictionary_words()["奶茶"] == "milk tea"

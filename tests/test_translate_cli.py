@@ -200,6 +200,18 @@ def test_strategy_mcts(capsys, monkeypatch, engine) -> None:
     assert record["strategy"] == "mcts" and record["confidence"] is not None
 
 
+def test_progress_bar_on_a_terminal_stays_off_stdout(capsys, monkeypatch, engine) -> None:
+    from rich.console import Console
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    monkeypatch.setattr("marco_cli.ui.console.stderr_console", lambda: console)
+    code, out, _ = run(capsys, monkeypatch, "--src", "zh", stdin="一\n二\n三\n")
+    assert code == 0
+    assert out == "".join(f"{default(c)}\n" for c in "一二三")  # stdout: translations only
+    assert "translating" in screen.getvalue() and "tok/s" in screen.getvalue()
+
+
 # -- nothing to do --------------------------------------------------------------------------
 
 
@@ -431,10 +443,11 @@ def _common(a, b) -> int:
 
 # -- the real engine, demo model ------------------------------------------------------------
 
-SLANG_MARGIN = 8
+SLANG_MARGIN = 12
 """How many more slang sentences cot + glossary must get right than direct without glossary.
-Measured on the demo model (Qwen2.5-Coder-0.5B Q4_K_M, greedy): see the closing note of
-issue 4 and `python benchmarks/translate_speed.py slang`."""
+Measured on the demo model (Qwen2.5-Coder-0.5B Q4_K_M, greedy): 21 vs 2 of 25 (direct with the
+glossary 17, cot without it 2); `python benchmarks/translate_speed.py slang` reproduces them.
+The margin leaves room for small numeric differences between machines and thread counts."""
 
 
 @pytest.mark.demo
@@ -453,7 +466,7 @@ def test_demo_slang_set_glossary_and_reasoning_beat_plain_direct(demo_model_path
     prompts = load_prompts("translate")
     scores: dict[str, int] = {}
     report: list[str] = []
-    with LlamaEngine(demo_model_path, n_ctx=8192, n_threads=2) as engine:
+    with LlamaEngine(demo_model_path, n_ctx=8192) as engine:
         for name, strategy, glossary in [
             ("direct --no-glossary", "direct", None),
             ("cot + glossary", "cot", build_glossary("zh")),

@@ -382,16 +382,13 @@ def test_paragraph_mode_allows_multiline_translations(prompts: dict) -> None:
 
 def test_chinese_left_in_the_translation_is_repaired(prompts: dict) -> None:
     engine = TranslateFake(
-        {
-            "博主推荐这款面霜": "The博主 recommends this 面霜.",
-            "博主": "Blogger",
-            "面霜": "face cream",
-        }
+        {"博主推荐这款喵喵膏": "The博主 recommends this 喵喵膏.", "喵喵膏": "Meow balm"}
     )
-    result = Translator(engine, prompts, options(strategy="direct")).translate("博主推荐这款面霜")
-    assert result.translation == "The blogger recommends this face cream."
-    repair = [p for p in engine.prompts[1:]]
-    assert len(repair) == 2 and all(p.endswith("<Output>\n") for p in repair)
+    result = Translator(engine, prompts, options(strategy="direct")).translate("博主推荐这款喵喵膏")
+    # 博主 is one CC-CEDICT word; 喵喵膏 is not, so the model translates it on its own
+    assert result.translation == "The blogger recommends this meow balm."
+    repair = engine.prompts[1:]
+    assert len(repair) == 1 and 'Translate the Chinese word "喵喵膏" into English' in repair[0]
 
 
 def test_no_repair_into_chinese(prompts: dict) -> None:

@@ -11,6 +11,7 @@ KeyboardInterrupt. Every batch is recorded and a prefix cache is simulated so th
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from marco_cli.engine.base import EngineStats, Generation, Request, TokenLogprobs, find_stop
@@ -74,6 +75,11 @@ class TranslateFake:
         return [self._one(r) for r in requests]
 
     def source_of(self, prompt_text: str) -> str:
+        """The unit of a translation prompt, or the word of a leftover-repair prompt."""
+        last_user = prompt_text.rsplit("<|im_start|>user\n", 1)[-1]
+        repair = re.search(r' word "(.+?)" into ', last_user)
+        if repair and "Text:\n" not in last_user:
+            return repair.group(1)
         body = prompt_text.rsplit("Text:\n", 1)[-1]
         return body.split("<|im_end|>", 1)[0]
 
@@ -89,7 +95,9 @@ class TranslateFake:
         if translation is None:
             translation = self.default if self.default is not None else default(source)
         out = f"{translation}\n</Output>"
-        if "<Output>" not in text.rsplit("<|im_start|>assistant\n", 1)[-1]:
+        if text.endswith("<|im_start|>assistant\n"):  # a plain chat turn (leftover repair)
+            out = f"{translation}\n"
+        elif "<Output>" not in text.rsplit("<|im_start|>assistant\n", 1)[-1]:
             out = f"{self.thought}\n</Thought>\n<Output>\n{out}"
         tokens: list[int] = []
         generated = ""

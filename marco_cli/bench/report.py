@@ -91,6 +91,10 @@ def summary_table(summaries: Sequence[Summary], title: str = "marco bench") -> T
     )
     if show_paper:
         notes.append("paper %: Marco-o1 7B on GPU as published (arXiv 2411.14405), for reference")
+    if any(s.dataset.startswith("mgsm-") for s in summaries):
+        from marco_cli.bench.datasets import MGSM_ATTRIBUTION
+
+        notes.append(f"data: {MGSM_ATTRIBUTION}")
     return TextTable(title, headers, rows, align, notes)
 
 

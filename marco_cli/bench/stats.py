@@ -147,6 +147,7 @@ class Comparison:
     dataset: str
     strategy: str
     left: Summary | None
+    """Summary of the left file's records (on the common problems when there are any)."""
     right: Summary | None
     common: int
     left_correct: int
@@ -186,6 +187,10 @@ def compare(left: Iterable[dict[str, Any]], right: Iterable[dict[str, Any]]) -> 
         lfirst = {str(r["id"]): bool(r.get("correct")) for r in lrs if int(r.get("sample", 0)) == 0}
         rfirst = {str(r["id"]): bool(r.get("correct")) for r in rrs if int(r.get("sample", 0)) == 0}
         common = [i for i in lfirst if i in rfirst]
+        if common:  # costs too are compared on the common problems
+            shared = set(common)
+            lrs = [r for r in lrs if str(r["id"]) in shared]
+            rrs = [r for r in rrs if str(r["id"]) in shared]
         out.append(
             Comparison(
                 dataset=key[0],

@@ -273,7 +273,9 @@ def report_command(
         right = read_records(other)
         a, b = file_label(results, left), file_label(other, right)
         if a == b:
-            a, b = results.name, other.name
+            a, b = results.stem, other.stem
+            if a == b:
+                a, b = str(results), str(other)
         comparisons = compare(left, right)
         tables = [
             summary_table(summarize(left), title=f"{a} ({results.name})"),
