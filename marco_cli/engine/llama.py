@@ -153,8 +153,14 @@ class LlamaEngine:
     def chat_tokens(self, messages: Sequence[dict[str, str]]) -> list[int]:
         # ChatML is the chat template of every model marco targets (Marco-o1 and the Qwen2
         # family), so it is rendered here instead of interpreting the GGUF's Jinja template.
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        tokens = self.tokenize(text + "<|im_start|>assistant\n", special=True)
+        # Message text is tokenized without parsing control tokens, so a user's "<|im_end|>"
+        # stays text and cannot end their turn.
+        tokens: list[int] = []
+        for m in messages:
+            tokens += self.tokenize(f"<|im_start|>{m['role']}\n", special=True)
+            tokens += self.tokenize(m["content"], special=False)
+            tokens += self.tokenize("<|im_end|>\n", special=True)
+        tokens += self.tokenize("<|im_start|>assistant\n", special=True)
         if lc.llama_vocab_get_add_bos(self._vocab):
             tokens.insert(0, lc.llama_vocab_bos(self._vocab))
         return tokens
