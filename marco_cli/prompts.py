@@ -25,7 +25,9 @@ def load_prompts(name: str, directory: Path | None = None) -> dict[str, Any]:
     else:
         if directory is not None and not Path(directory).is_dir():
             raise UsageError(f"prompts folder {directory} does not exist; fix --prompts")
-        text = resources.files("marco_cli.prompt_files").joinpath(filename).read_text(encoding="utf-8")
+        text = (
+            resources.files("marco_cli.prompt_files").joinpath(filename).read_text(encoding="utf-8")
+        )
         origin = filename
     try:
         data = yaml.safe_load(text)

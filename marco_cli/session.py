@@ -13,7 +13,9 @@ from marco_cli.prompts import load_prompts
 from marco_cli.ui.console import stderr_console
 
 
-def command_settings(command: str, flags: dict[str, Any], config_path: Path | None) -> dict[str, Any]:
+def command_settings(
+    command: str, flags: dict[str, Any], config_path: Path | None
+) -> dict[str, Any]:
     """Flags over environment over config file over defaults, for one command."""
     return dict(resolve_settings(command, flags, config_path))
 
@@ -30,7 +32,11 @@ def open_engine(settings: dict[str, Any]) -> Engine:
     resolved = resolve_model(settings["model"])
     console = stderr_console()
     verbose = bool(settings.get("verbose"))
-    with console.status(f"loading {resolved.name}…", spinner="dots") if console.is_terminal else nullcontext():
+    with (
+        console.status(f"loading {resolved.name}…", spinner="dots")
+        if console.is_terminal
+        else nullcontext()
+    ):
         engine = LlamaEngine(
             resolved.path,
             n_ctx=settings["ctx"],
@@ -41,4 +47,3 @@ def open_engine(settings: dict[str, Any]) -> Engine:
     if verbose:
         console.print(f"model: {engine.model_name} ({resolved.path}); {engine.backend}")
     return engine
-

@@ -68,15 +68,21 @@ class SolveResult:
         return data
 
 
-def question_tokens(engine: Engine, question: str, prompts: dict[str, Any], system: str = "zh") -> list[int]:
+def question_tokens(
+    engine: Engine, question: str, prompts: dict[str, Any], system: str = "zh"
+) -> list[int]:
     """The chat prompt for `question`, ending inside the assistant turn after its prefix."""
     if system not in SYSTEM_PROMPTS:
-        raise UsageError(f"unknown system prompt {system!r}; choose one of {', '.join(SYSTEM_PROMPTS)}")
+        raise UsageError(
+            f"unknown system prompt {system!r}; choose one of {', '.join(SYSTEM_PROMPTS)}"
+        )
     messages = [
         {"role": "system", "content": prompts[f"system_{system}"]},
         {"role": "user", "content": question},
     ]
-    return engine.chat_tokens(messages) + engine.tokenize(prompts["assistant_prefix"], special=False)
+    return engine.chat_tokens(messages) + engine.tokenize(
+        prompts["assistant_prefix"], special=False
+    )
 
 
 def solve(
@@ -94,7 +100,9 @@ def solve(
     if not question:
         raise UsageError("the question is empty; pass it as an argument or on stdin")
     if options.strategy not in STRATEGIES:
-        raise UsageError(f"unknown strategy {options.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        raise UsageError(
+            f"unknown strategy {options.strategy!r}; choose one of {', '.join(STRATEGIES)}"
+        )
     prompt = question_tokens(engine, question, prompts, options.system)
     if len(prompt) >= engine.n_ctx:
         raise ContextOverflowError(

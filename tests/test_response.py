@@ -6,7 +6,12 @@ from marco_cli.response import parse_response
 @pytest.mark.parametrize(
     ("text", "thought", "answer", "closed"),
     [
-        ("<Thought>\nadd 48 and 24\n</Thought>\n<Output>\n72\n</Output>", "add 48 and 24", "72", True),
+        (
+            "<Thought>\nadd 48 and 24\n</Thought>\n<Output>\n72\n</Output>",
+            "add 48 and 24",
+            "72",
+            True,
+        ),
         # The forced prefix is part of the text; the model skipped </Thought>.
         ("<Thought>\nhalf of 48 is 24\n<Output>72</Output>", "half of 48 is 24", "72", True),
         # Budget hit inside the answer: what exists is returned, marked not closed.

@@ -38,7 +38,8 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Exit codes: 0 ok, 1 error, 2 usage, 3 incomplete answer, 4 some units failed, 130 interrupted."""
+    """Exit codes: 0 ok, 1 error, 2 usage, 3 incomplete answer, 4 some units failed,
+    130 interrupted."""
 
 
 def _register_commands() -> None:

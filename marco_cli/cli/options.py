@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,33 +12,49 @@ from marco_cli.errors import UsageError
 
 # Each option defaults to None so that "not given" can fall back to the config file.
 ModelOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
-        "--model", "-m", help="Model: an alias (marco-o1, marco-o1:q8_0, demo, auto), "
-        "a .gguf path, or hf:OWNER/REPO/FILE.gguf. Default: auto."
+        "--model",
+        "-m",
+        help="Model: an alias (marco-o1, marco-o1:q8_0, demo, auto), "
+        "a .gguf path, or hf:OWNER/REPO/FILE.gguf. Default: auto.",
     ),
 ]
-MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Most tokens to generate.")]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--max-tokens", min=1, help="Most tokens to generate.")
+]
 TemperatureOpt = Annotated[
-    Optional[float], typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 is greedy.")
+    float | None,
+    typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 is greedy."),
 ]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed, for reproducible runs.")]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", help="Random seed, for reproducible runs.")
+]
 GpuLayersOpt = Annotated[
-    Optional[int],
-    typer.Option("--n-gpu-layers", help="Layers to offload to the GPU: -1 all (default), 0 CPU only."),
+    int | None,
+    typer.Option(
+        "--n-gpu-layers", help="Layers to offload to the GPU: -1 all (default), 0 CPU only."
+    ),
 ]
-CtxOpt = Annotated[Optional[int], typer.Option("--ctx", min=256, help="Context size in tokens (default 8192).")]
-ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: cores).")]
+CtxOpt = Annotated[
+    int | None, typer.Option("--ctx", min=256, help="Context size in tokens (default 8192).")
+]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads (default: cores).")
+]
 PromptsOpt = Annotated[
-    Optional[Path], typer.Option("--prompts", help="Folder with your own prompts/*.yaml files.")
+    Path | None, typer.Option("--prompts", help="Folder with your own prompts/*.yaml files.")
 ]
 ConfigOpt = Annotated[
-    Optional[Path], typer.Option("--config", help="Config file (default: see `marco config path`).")
+    Path | None, typer.Option("--config", help="Config file (default: see `marco config path`).")
 ]
 VerboseOpt = Annotated[
-    Optional[bool], typer.Option("--verbose", "-v", help="Show model loading details and llama.cpp logs.")
+    bool | None,
+    typer.Option("--verbose", "-v", help="Show model loading details and llama.cpp logs."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON to stdout instead of plain text.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Write JSON to stdout instead of plain text.")
+]
 
 
 def read_stdin_bytes() -> bytes:
@@ -57,4 +73,6 @@ def read_text_argument(argument: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UsageError(f"stdin is not valid UTF-8 (line {line}, byte {exc.start}); convert it first") from None
+        raise UsageError(
+            f"stdin is not valid UTF-8 (line {line}, byte {exc.start}); convert it first"
+        ) from None

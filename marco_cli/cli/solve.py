@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -42,17 +42,19 @@ from marco_cli.ui.console import stderr_console, write_result
 @app.command()
 def solve(
     question: Annotated[
-        Optional[str], typer.Argument(help="The question; '-' or nothing reads it from stdin.")
+        str | None, typer.Argument(help="The question; '-' or nothing reads it from stdin.")
     ] = None,
     strategy: Annotated[
-        Optional[str], typer.Option("--strategy", "-s", help="cot (chain of thought) or mcts.")
+        str | None, typer.Option("--strategy", "-s", help="cot (chain of thought) or mcts.")
     ] = None,
     reflect: Annotated[
-        Optional[bool],
-        typer.Option("--reflect/--no-reflect", help="Make the model rethink once it closes its thought."),
+        bool | None,
+        typer.Option(
+            "--reflect/--no-reflect", help="Make the model rethink once it closes its thought."
+        ),
     ] = None,
     system: Annotated[
-        Optional[str], typer.Option("--system", help="System prompt: zh (Marco-o1's own) or en.")
+        str | None, typer.Option("--system", help="System prompt: zh (Marco-o1's own) or en.")
     ] = None,
     hide_thought: Annotated[
         bool, typer.Option("--hide-thought", help="Do not stream the thought to stderr.")
@@ -82,18 +84,33 @@ def solve(
 ) -> None:
     """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
     from marco_cli.session import command_prompts, command_settings, open_engine
-    from marco_cli.solve import SolveOptions, solve as run_solve
+    from marco_cli.solve import SolveOptions
+    from marco_cli.solve import solve as run_solve
     from marco_cli.ui.stream import ThoughtStream
 
     settings = command_settings(
         "solve",
         {
-            "model": model, "max_tokens": max_tokens, "temperature": temperature, "seed": seed,
-            "n_gpu_layers": n_gpu_layers, "ctx": ctx, "threads": threads, "prompts": prompts,
-            "verbose": verbose, "strategy": strategy, "reflect": reflect, "system": system,
-            "iterations": iterations, "branch": branch, "exploration": exploration,
-            "action": action, "select": select, "early_stop": early_stop,
-            "time_limit": time_limit, "reward": reward,
+            "model": model,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+            "n_gpu_layers": n_gpu_layers,
+            "ctx": ctx,
+            "threads": threads,
+            "prompts": prompts,
+            "verbose": verbose,
+            "strategy": strategy,
+            "reflect": reflect,
+            "system": system,
+            "iterations": iterations,
+            "branch": branch,
+            "exploration": exploration,
+            "action": action,
+            "select": select,
+            "early_stop": early_stop,
+            "time_limit": time_limit,
+            "reward": reward,
         },
         config,
     )
@@ -117,8 +134,13 @@ def solve(
         )
         options = replace(options, search=config)
         run_search(
-            open_engine(settings), text, options, solve_prompts,
-            json_out=json_out, tree=tree, save_tree=save_tree,
+            open_engine(settings),
+            text,
+            options,
+            solve_prompts,
+            json_out=json_out,
+            tree=tree,
+            save_tree=save_tree,
         )
         return
     console = stderr_console()
@@ -143,7 +165,8 @@ def solve(
         write_result(result.answer)
     if not result.complete:
         console.print(
-            f"marco: the model stopped before closing its answer ({result.generated_tokens} tokens, "
+            "marco: the model stopped before closing its answer "
+            f"({result.generated_tokens} tokens, "
             "the --max-tokens budget); the answer above is partial",
             markup=False,
         )
