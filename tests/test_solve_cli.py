@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -102,6 +104,9 @@ def test_question_longer_than_the_context(tiny_model_path: Path) -> None:
 
 @pytest.mark.tiny
 def test_ctrl_c_exits_130_with_partial_output(tiny_model_path: Path) -> None:
+    # stderr is a pseudo-terminal so the thought streams live: the interrupt is sent once the
+    # first words are visible, i.e. in the middle of generation whatever the machine's speed.
+    controller, terminal = pty.openpty()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -118,14 +123,32 @@ def test_ctrl_c_exits_130_with_partial_output(tiny_model_path: Path) -> None:
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=terminal,
+        env=dict(os.environ, NO_COLOR="1"),
     )
-    time.sleep(4)
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + 120
+    while not shown.strip() and time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 1)
+        if ready:
+            shown += os.read(controller, 4096)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+    out, _ = proc.communicate(timeout=60)
+    while select.select([controller], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closes with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    err = shown.decode(errors="replace")
+    assert proc.returncode == 130, err
     assert out == b""
-    assert "Traceback" not in err.decode()
+    assert shown.strip()
+    assert "Traceback" not in err
 
 
 # -- errors: one line, meaningful exit code ---------------------------------------------------
