@@ -78,3 +78,20 @@ def test_speed_suite_through_the_cli(
     assert exc.value.code == 0, err
     assert "| decode, batch of 4 |" in out and "| MCTS effective |" in out
     assert "branch 4, " in out and engine.closed
+
+
+def test_single_decode_restarts_short_answers_from_the_prompt() -> None:
+    from fake_engine import FakeEngine
+
+    from marco_cli.search.speed import single_decode
+
+    answer = "Seven.</Output>"  # 15 tokens, then the end of the turn
+    engine = FakeEngine("Q:", [answer])
+    prompt = engine.prompt_tokens()
+    timing = single_decode(engine, prompt, 40)
+    assert timing.tokens == 40
+    timed = engine.calls[1:]  # the first call only warms the prompt's cache
+    assert all(len(call) == 1 and call[0].prompt == tuple(prompt) for call in timed)
+    assert [call[0].max_tokens for call in timed] == [40, 25, 10]
+    assert timed[0][0].sampling.temperature == 0  # greedy first, then fresh samples
+    assert {call[0].sampling.seed for call in timed[1:]} == {1, 2}

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marco_cli.engine.base import Engine, Request
+from marco_cli.engine.base import Engine, Request, Sampling
 from marco_cli.search.mcts import SearchConfig, SearchEvent, SearchResult, run_mcts
 
 DEFAULT_QUESTION = (
@@ -140,27 +140,26 @@ class _Timing:
 
 
 def single_decode(engine: Engine, prompt: list[int], tokens: int) -> _Timing:
-    """Greedy single-sequence decoding of `tokens` tokens after `prompt`.
+    """Single-sequence decoding of `tokens` tokens after `prompt`.
 
-    The prompt is evaluated beforehand and not timed. Should the model end its turn early, a
-    short nudge ("Go on.") is appended and decoding continues, so short answers still give a
-    full-length measurement (the nudge's few tokens are evaluated inside the timing).
+    The prompt is evaluated beforehand and not timed. The first answer is greedy; should the
+    model end its turn before `tokens`, further answers to the same (cached) prompt are
+    sampled with fresh seeds until the count is reached. Continuing a finished answer instead
+    would measure call overhead: a small model then ends its turn after nearly every token.
     """
     engine.generate(Request(prompt=tuple(prompt), max_tokens=1))
-    nudge = engine.tokenize("\nGo on.\n", special=False)
-    sequence = list(prompt)
-    done = 0
+    done = attempts = 0
     seconds = cpu = 0.0
-    while done < tokens and len(sequence) + len(nudge) + 1 < engine.n_ctx:
+    while done < tokens and attempts < tokens:
+        sampling = Sampling() if attempts == 0 else Sampling(temperature=0.8, seed=attempts)
         start, start_cpu = time.perf_counter(), time.process_time()
-        gen = engine.generate(Request(prompt=tuple(sequence), max_tokens=tokens - done))
+        gen = engine.generate(
+            Request(prompt=tuple(prompt), max_tokens=tokens - done, sampling=sampling)
+        )
         seconds += time.perf_counter() - start
         cpu += time.process_time() - start_cpu
         done += len(gen.tokens)
-        sequence += gen.tokens
-        if gen.finish_reason != "eos" and gen.tokens:
-            break
-        sequence += nudge
+        attempts += 1
     return _Timing(done, seconds, cpu)
 
 
