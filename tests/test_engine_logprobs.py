@@ -108,3 +108,14 @@ def test_float32_input_is_accurate_and_untouched() -> None:
 )
 def test_find_stop(text: str, stops: list[str], expected: tuple[int, str] | None) -> None:
     assert find_stop(text, stops) == expected
+
+
+@pytest.mark.parametrize("k", [1, 5, 40, 300])
+def test_top_ids_matches_a_full_stable_sort_when_many_values_are_near_the_top(k: int) -> None:
+    # A peak far above a flat, tie-heavy bulk: the margin steps jump from a handful of
+    # candidates to thousands, which the partition must cut down without changing the order.
+    rng = np.random.default_rng(k)
+    logits = np.round(rng.normal(size=20_000), 1).astype(np.float32)
+    logits[[7, 11_000]] = 30.0
+    expected = np.argsort(-logits, kind="stable")[:k].tolist()
+    assert top_ids(logits, k).tolist() == expected

@@ -196,8 +196,10 @@ def token_logprobs(logits: np.ndarray, token: int, k: int = TOP_LOGPROBS) -> Tok
 def top_ids(logits: np.ndarray, k: int) -> np.ndarray:
     """Ids of the k largest logits, best first, ties in id order (as a full stable sort).
 
-    Only the logits within a widening margin of the maximum are sorted: for a language
-    model's vocabulary that is a few dozen values instead of a partition of 150k.
+    Only the logits within a widening margin of the maximum are considered: for a language
+    model's vocabulary that is a few dozen values instead of 150k. When a margin step takes in
+    many more than k (a flat distribution, a large k for sampling), a partition keeps the
+    values from the k-th largest up, ties included, so only about k values are sorted.
     """
     k = min(k, logits.size)
     peak = logits.max()
@@ -208,4 +210,9 @@ def top_ids(logits: np.ndarray, k: int) -> np.ndarray:
         ids = np.flatnonzero(logits >= peak - margin)
     if ids.size < k:  # infinities or NaNs: fall back to the whole vocabulary
         ids = np.arange(logits.size)
-    return ids[np.argsort(-logits[ids], kind="stable")[:k]]
+    values = logits[ids]
+    if ids.size > 2 * k:
+        kth = np.partition(values, ids.size - k)[ids.size - k]
+        keep = values >= kth
+        ids, values = ids[keep], values[keep]
+    return ids[np.argsort(-values, kind="stable")[:k]]
