@@ -5,7 +5,7 @@
 
 Prints both speeds in generated tokens/s, their ratio and the search's evaluated / unique
 tokens, against the targets (ratio >= 1.3x, evaluated/unique <= 1.10). The measuring itself
-is `marco_cli.search.speed.measure_search_speed`.
+is `marco_cli.search.speed.measure_search_speed_fresh` (a fresh engine per pair).
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         help="run (single decode, search) pairs this many times back to back; compare totals",
     )
     parser.add_argument(
-        "--parallel", type=int, default=None, help="leaves per round (default auto)"
+        "--parallel", type=int, default=None, help="iterations in flight (default: auto)"
     )
+    parser.add_argument("--chunk", type=int, default=32, help="rollout tokens per engine call")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--progress", action="store_true", help="one stderr line per round")
     args = parser.parse_args(argv)
@@ -47,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from marco_cli.models import resolve_model
     from marco_cli.prompts import load_prompts
     from marco_cli.search import SearchConfig
-    from marco_cli.search.speed import DEFAULT_QUESTION, measure_search_speed
-    from marco_cli.solve import question_tokens
+    from marco_cli.search.speed import DEFAULT_QUESTION, measure_search_speed_fresh
 
     model = resolve_model(args.model)
     prompts = load_prompts("solve")
@@ -58,22 +58,26 @@ def main(argv: list[str] | None = None) -> int:
         action=args.action,
         early_stop=0,
         parallel=args.parallel,
+        chunk=args.chunk,
         max_path_tokens=args.max_path_tokens,
         seed=args.seed,
     )
-    with LlamaEngine(
-        model.path, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers
-    ) as engine:
-        prompt = question_tokens(engine, args.question or DEFAULT_QUESTION, prompts)
-        report, _ = measure_search_speed(
-            engine,
-            prompt,
-            prompts,
-            config=config,
-            single_tokens=args.single_tokens,
-            repeats=args.repeats,
-            on_event=_progress if args.progress else None,
+
+    def open_engine() -> LlamaEngine:
+        return LlamaEngine(
+            model.path, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers
         )
+
+    report, _ = measure_search_speed_fresh(
+        open_engine,
+        args.question or DEFAULT_QUESTION,
+        prompts,
+        config=config,
+        single_tokens=args.single_tokens,
+        repeats=args.repeats,
+        on_event=_progress if args.progress else None,
+        on_pair=_pair if args.progress else None,
+    )
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -90,6 +94,15 @@ def _progress(event) -> None:
             file=sys.stderr,
             flush=True,
         )
+
+
+def _pair(index: int, single: float, search: float) -> None:
+    print(
+        f"pair {index + 1}: single {single:.1f} tok/s, search {search:.1f} tok/s, "
+        f"{search / single if single else 0:.2f}x",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def test_ctrl_c_prints_the_best_answer_so_far_and_exits_130(monkeypatch, capsys,
 
     def interrupt(requests):
         batches.append(requests)
-        if len(batches) == 3:
+        if len(batches) == 4:  # after the first iteration (sampling, 2 rollout chunks)
             raise KeyboardInterrupt
 
     use_fake(monkeypatch, GOOD, before_batch=interrupt)

@@ -42,13 +42,39 @@ def texts(s: _Search, node) -> list[str]:
     return [c.text for c in s.tree.children(node)]
 
 
+def expand(s: _Search, parents: list) -> list:
+    """One expansion of `parents` on its own (one batch); returns the new children that still
+    need a rollout. The search itself interleaves this with rollouts in `_step`."""
+    planned = [(parent, s._prepare_expansion(parent)) for parent in parents]
+    planned = [(parent, wanted) for parent, wanted in planned if wanted > 0]
+    if not planned:
+        return []
+    share = s._budget_share(sum(wanted for _, wanted in planned))
+    requests = []
+    for parent, wanted in planned:
+        requests += s._expansion_requests(parent, wanted, share)
+    generations = iter(s._generate(requests))
+    new = []
+    for parent, wanted in planned:
+        new += s._finish_expansion(parent, [next(generations) for _ in range(wanted)], share)
+    return new
+
+
+def evaluate(s: _Search, nodes: list) -> None:
+    """Roll `nodes` out to their ends and back their values up, `chunk` tokens per batch."""
+    for node in nodes:
+        s._start_job(node, None)
+    while s.jobs:
+        s._step([])
+
+
 # -- one iteration ----------------------------------------------------------------------------
 
 
 def test_an_expansion_samples_k_children_in_one_batch_and_rolls_them_out_in_another():
     eng = engine(pick="index")
-    s = search(eng, branch=3)
-    new = s._expand([s.tree.root])
+    s = search(eng, branch=3, chunk=64)  # these rollouts fit one chunk
+    new = expand(s, [s.tree.root])
     assert len(eng.calls) == 1 and len(eng.calls[0]) == 3
     requests = eng.calls[0]
     assert {r.prompt for r in requests} == {tuple(eng.prompt_tokens())}
@@ -57,7 +83,7 @@ def test_an_expansion_samples_k_children_in_one_batch_and_rolls_them_out_in_anot
     assert requests[0].stop == ("\n", "</Thought>", "<Output>", "</Output>")
     assert [n.text for n in new] == ["a1.\n", "b1.\n", "c1.\n"]
 
-    s._evaluate(new)
+    evaluate(s, new)
     assert len(eng.calls) == 2 and len(eng.calls[1]) == 3
     assert all(r.sampling.temperature == 0 for r in eng.calls[1])
     assert all(r.stop == ("</Output>",) for r in eng.calls[1])
@@ -67,8 +93,8 @@ def test_an_expansion_samples_k_children_in_one_batch_and_rolls_them_out_in_anot
 def test_backpropagation_adds_each_rollout_value_to_the_path():
     eng = engine(pick="index")
     s = search(eng, branch=3)
-    new = s._expand([s.tree.root])
-    s._evaluate(new)
+    new = expand(s, [s.tree.root])
+    evaluate(s, new)
     values = [n.q for n in new]
     # every token of a document has confidence p, so each path's mean is p
     assert values == pytest.approx([0.9, 0.5, 0.7])
@@ -86,7 +112,7 @@ def test_backpropagation_adds_each_rollout_value_to_the_path():
 def test_selection_takes_the_uct_best_child_and_unvisited_children_first():
     eng = engine(pick="index")
     s = search(eng, branch=3, exploration=math.sqrt(2))
-    s._evaluate(s._expand([s.tree.root]))
+    evaluate(s, expand(s, [s.tree.root]))
     a, b, c = s.tree.children(s.tree.root)
     assert s._select() is a  # equal exploration terms: the best Q wins
     a.visits, a.value_sum = 10, 9.0
@@ -99,11 +125,11 @@ def test_selection_takes_the_uct_best_child_and_unvisited_children_first():
 def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled():
     eng = engine(A, A2, B, pick="index")
     s = search(eng, branch=3)
-    s._evaluate(s._expand([s.tree.root]))
+    evaluate(s, expand(s, [s.tree.root]))
     first = s.tree.children(s.tree.root)[0]
     assert first.text == "a1.\n" and first.rollout is not None
     calls, duplicates = len(eng.calls), s.duplicates
-    new = s._expand([first])
+    new = expand(s, [first])
     assert len(eng.calls) == calls + 1 and len(eng.calls[-1]) == 2  # K - 1 sampled
     reused, *others = s.tree.children(first)
     assert reused.text == "a2.\n" and reused.visits == 1 and reused.q == pytest.approx(0.9)
@@ -114,17 +140,17 @@ def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled(
     assert [n.text for n in others] == ["x2.\n"] and new == others
     assert s.duplicates == duplicates + 1
     visits_before = first.visits
-    s._evaluate(new)
+    evaluate(s, new)
     assert first.visits == visits_before + 1  # only the new child's rollout is backed up
 
 
 def test_a_closed_thought_gets_an_answer_child_and_a_reflection_child():
     eng = engine(pick="index")
     s = search(eng, branch=3)
-    s._evaluate(s._expand([s.tree.root]))
+    evaluate(s, expand(s, [s.tree.root]))
     c = s.tree.children(s.tree.root)[2]
     assert c.text == "c1.\n"
-    s._evaluate(s._expand([c]))
+    evaluate(s, expand(s, [c]))
     kinds = [n.kind for n in s.tree.children(c)]
     assert kinds == ["answer", "reflection"]  # the sampled "</Thought>" repeated the answer
     answer, reflection = s.tree.children(c)
@@ -140,7 +166,7 @@ def test_a_closed_thought_gets_an_answer_child_and_a_reflection_child():
         node.visits, node.value_sum = 50, 0.0  # steer selection to c
     assert s._select() is reflection
     calls = len(eng.calls)
-    s._evaluate(s._expand([reflection]))
+    evaluate(s, expand(s, [reflection]))
     prompt = eng.calls[calls][0].prompt
     assert prompt[-len(reflection.tokens) :] == tuple(reflection.tokens)
     assert eng.detokenize(prompt).endswith("c1.\n\n" + PHRASE)
@@ -154,22 +180,22 @@ def test_a_closed_thought_gets_an_answer_child_and_a_reflection_child():
 def test_reflection_can_be_turned_off():
     eng = engine(pick="index")
     s = search(eng, branch=3, reflect=False)
-    s._evaluate(s._expand([s.tree.root]))
+    evaluate(s, expand(s, [s.tree.root]))
     c = s.tree.children(s.tree.root)[2]
-    s._expand([c])
+    expand(s, [c])
     assert [n.kind for n in s.tree.children(c)] == ["answer"]
 
 
 def test_only_one_reflection_per_path_by_default():
     eng = engine(pick="index")
     s = search(eng, branch=3)
-    s._evaluate(s._expand([s.tree.root]))
+    evaluate(s, expand(s, [s.tree.root]))
     c = s.tree.children(s.tree.root)[2]
-    s._evaluate(s._expand([c]))
+    evaluate(s, expand(s, [c]))
     reflection = s.tree.children(c)[1]
-    s._evaluate(s._expand([reflection]))
+    evaluate(s, expand(s, [reflection]))
     step = s.tree.children(reflection)[0]  # " so it is 9.\n", then the fallback closes
-    s._evaluate(s._expand([step]))
+    evaluate(s, expand(s, [step]))
     assert [n.kind for n in s.tree.children(step)] == ["answer"]
 
 
@@ -178,11 +204,11 @@ def test_mini_step_children_have_exactly_n_tokens(action, size):
     long_doc = Doc("x" * 150 + "</Thought><Output>3</Output>", 0.8)
     eng = engine(long_doc)
     s = search(eng, branch=2, action=action)
-    new = s._expand([s.tree.root])
+    new = expand(s, [s.tree.root])
     assert len(new) == 1  # both samples are the same document
     assert len(new[0].tokens) == size and new[0].kind == "mini"
     assert eng.calls[0][0].max_tokens == size
-    s._evaluate(new)
+    evaluate(s, new)
     # the rollout splits into further mini-steps, the last one shorter before the close
     node = new[0]
     lengths = [size]
@@ -195,29 +221,64 @@ def test_mini_step_children_have_exactly_n_tokens(action, size):
     assert node.kind == "answer" and node.answer == "3"
 
 
-def test_a_round_expands_several_leaves_in_one_batch_with_virtual_loss():
+def test_several_iterations_share_one_batch_with_virtual_loss():
     eng = engine(A, A2, B, C, pick="index")
     s = search(eng, branch=3, parallel=2)
-    s._evaluate(s._expand([s.tree.root]))
+    evaluate(s, expand(s, [s.tree.root]))
     before = {n.id: n.visits for n in s.tree}
-    leaves = s._select_leaves(2)
-    assert len({leaf.id for leaf in leaves}) == 2  # distinct leaves
-    assert {n.id: n.visits for n in s.tree} == before  # the virtual loss is taken back
+    rollouts_before = len(s.rollouts)
+    planned = s._fill()
+    leaves = [leaf for leaf, _ in planned]
+    assert len(leaves) == 2 and leaves[0] is not leaves[1]  # distinct leaves in flight
+    for leaf in leaves:  # a virtual visit along each path while in flight
+        assert all(n.visits == before[n.id] + 1 for n in s.tree.path(leaf.id)[1:])
     calls = len(eng.calls)
-    new = s._expand(leaves)
-    assert len(eng.calls) == calls + 1  # both expansions share ONE batch
-    prompts = {r.prompt for r in eng.calls[-1]}
+    s._step(planned)
+    assert len(eng.calls) == calls + 1  # both expansions (and any rollouts) in ONE call
+    prompts = {r.prompt for r in eng.calls[-1] if r.sampling.temperature > 0}
     assert prompts == {tuple(s.tree.state_tokens(leaf.id)) for leaf in leaves}
-    s._evaluate(new)
-    assert len(eng.calls) == calls + 2
+    while s.jobs or s.flights:
+        s._step([])
+    assert s.iterations_done == 2 and not s.flights
+    # landed: the virtual visits are gone; each new rollout added one real visit
+    assert s.tree.root.visits == before[0] + len(s.rollouts) - rollouts_before
 
 
-def test_parallel_defaults_to_about_eight_sequences_per_batch():
-    assert search(engine(), branch=3).parallel == 2
-    assert search(engine(), branch=4).parallel == 2
-    assert search(engine(), branch=2).parallel == 4
-    assert search(engine(), branch=16).parallel == 1
-    assert search(engine(), branch=3, parallel=1).parallel == 1
+def test_a_long_rollout_runs_in_chunks_and_its_place_is_refilled():
+    long = Doc("a.\n" + "x " * 50 + "\n</Thought>\n<Output>1</Output>", 0.8)
+    other = Doc("a.\ny " + "y " * 50 + "\n</Thought>\n<Output>1</Output>", 0.7)
+    short = Doc("b.\n</Thought>\n<Output>2</Output>", 0.6)
+    c3 = Doc("c.\nc2.\n</Thought>\n<Output>3</Output>", 0.5)
+    c4 = Doc("c.\nc3.\n</Thought>\n<Output>3</Output>", 0.5)
+    eng = engine(long, other, short, c3, c4, pick="index")
+    result = run(eng, iterations=8, branch=3, parallel=2, chunk=16, early_stop=0)
+    rollout_requests = [r for call in eng.calls for r in call if r.sampling.temperature == 0]
+    assert rollout_requests and all(r.max_tokens <= 16 for r in rollout_requests)
+    assert len(eng.calls) > 5  # the long rollouts went on over several calls
+    mixed = [c for c in eng.calls if {r.sampling.temperature for r in c} == {0.0, 0.8}]
+    assert mixed  # new expansions joined calls in which rollouts were still running
+    assert result.complete and result.answer == "1"
+    # the chunked rollout is exactly the document: nothing past </Output> is kept
+    assert result.text == long.text
+
+
+def test_a_close_tag_split_over_two_chunks_still_ends_the_rollout():
+    doc = Doc("a.\n</Thought>\n<Output>7</Output> and then some junk", 0.8)
+    for chunk in range(3, 12):
+        result = run(engine(doc), iterations=1, branch=1, chunk=chunk, early_stop=0)
+        assert result.text == "a.\n</Thought>\n<Output>7</Output>", chunk
+
+
+def test_by_default_new_iterations_start_while_fewer_than_8_sequences_are_busy():
+    eng = engine(A, A2, B, C, pick="index")
+    s = search(eng, branch=4)
+    assert (s.parallel, s.load_target) == (8, 8)
+    evaluate(s, expand(s, [s.tree.root]))
+    planned = s._fill()
+    assert sum(wanted for _, wanted in planned) >= 8 or len(planned) == len(s.flights)
+    assert sum(wanted for _, wanted in planned[:-1]) < 8  # the last one went over the target
+    fixed = search(engine(), branch=4, parallel=2)
+    assert (fixed.parallel, fixed.load_target) == (2, None)
 
 
 def test_a_batch_too_big_for_the_kv_cache_is_retried_in_halves():
@@ -270,7 +331,7 @@ def test_select_modes_reward_vote_and_visits():
 
     eng = engine(*docs, pick="index")
     s = search(eng, iterations=1, early_stop=0, select="visits")
-    s._evaluate(s._expand([s.tree.root]))
+    evaluate(s, expand(s, [s.tree.root]))
     a, b, c = s.tree.children(s.tree.root)
     assert s._best().answer == "1"
     b.visits = 5  # the most visited chain now goes through b
@@ -302,9 +363,11 @@ def test_token_budget_caps_what_the_search_generates():
 def test_time_limit(monkeypatch):
     clock = iter(range(10_000))
     monkeypatch.setattr(mcts_module, "_now", lambda: float(next(clock)))
-    result = run(engine(), iterations=1000, early_stop=0, time_limit=5.0)
+    eng = engine()
+    result = run(eng, iterations=1000, early_stop=0, time_limit=5.0)
     assert result.stop_reason == "time_limit"
-    assert result.stats.iterations < 5
+    assert len(eng.calls) <= 5  # the clock is read before every engine call
+    assert result.stats.iterations < 20
 
 
 def test_ctrl_c_returns_the_best_answer_so_far_marked_interrupted():
@@ -312,13 +375,13 @@ def test_ctrl_c_returns_the_best_answer_so_far_marked_interrupted():
 
     def interrupt(requests):
         calls.append(requests)
-        if len(calls) == 3:
+        if len(calls) == 4:  # the first iteration took 3 calls (sampling, 2 rollout chunks)
             raise KeyboardInterrupt
 
     result = run(engine(pick="index", before_batch=interrupt), iterations=10, early_stop=0)
     assert result.interrupted and result.stop_reason == "interrupted"
     assert result.complete and result.answer == "1"  # from the first iteration's rollouts
-    assert result.stats.iterations == 1
+    assert 1 <= result.stats.iterations < 10
 
 
 def test_should_stop_ends_the_search_like_ctrl_c():
@@ -416,17 +479,32 @@ def test_bad_configs_are_usage_errors(field, value):
 
 
 def test_speed_measurement_reports_both_speeds_and_the_ratio():
-    from marco_cli.search.speed import measure_search_speed
+    from marco_cli.search.speed import measure_search_speed, measure_search_speed_fresh
 
-    eng = engine(pick="index")
     config = SearchConfig(iterations=3, branch=3, seed=0, early_stop=0)
+    eng = engine(pick="index")
+    pairs = []
     report, result = measure_search_speed(
-        eng, eng.prompt_tokens(), PROMPTS, config=config, single_tokens=50
-    )
-    assert report.single_tokens == 50  # the fake ends its turn early: nudged on to 50 tokens
-    assert report.search_tokens == result.stats.generated > 0
-    assert report.branch == 3 and report.iterations == 3
-    assert report.eval_ratio == pytest.approx(result.stats.eval_ratio)
+        eng, eng.prompt_tokens(), PROMPTS, config=config, single_tokens=50, repeats=2,
+        on_pair=lambda i, single, search: pairs.append(i),
+    )  # fmt: skip
+    assert report.single_tokens == 100  # the fake ends its turn early: sampled again
+    assert report.search_tokens > result.stats.generated > 0  # two searches
+    assert report.branch == 3 and report.iterations == 6 and pairs == [0, 1]
+    assert len(report.pair_speedups) == 2
     data = report.to_json()
-    assert {"speedup", "eval_ratio", "meets_targets", "single_tokens_per_second"} <= set(data)
+    assert {"speedup", "cpu_speedup", "eval_ratio", "meets_targets"} <= set(data)
     assert any("speedup" in line for line in report.lines())
+
+    fresh: list[FakeEngine] = []
+
+    def open_engine() -> FakeEngine:
+        fresh.append(FakeEngine("<assistant><Thought>\n", (A, B, C), fallback=FALLBACK))
+        return fresh[-1]
+
+    prompts = {**PROMPTS, "system_zh": "system"}
+    report, _ = measure_search_speed_fresh(
+        open_engine, "Q?", prompts, config=config, single_tokens=50, repeats=2
+    )
+    assert len(fresh) == 2 and all(e.closed for e in fresh)  # one engine per pair
+    assert report.single_tokens == 100 and report.iterations == 6

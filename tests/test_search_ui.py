@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -48,12 +49,22 @@ def draw(doc, **kwargs) -> str:
     return console.file.getvalue()
 
 
+def best_line(text: str) -> str:
+    """The last line of the best path (the deepest ▶ line)."""
+    return [line for line in text.splitlines() if "▶" in line][-1]
+
+
+def shows_answer_1(line: str) -> bool:
+    """An answer node ("✔ 1") or a node whose rollout reached the answer ("⇢ 1")."""
+    return re.search(r"[✔⇢] 1\b", line) is not None
+
+
 def test_the_tree_shows_kinds_values_answers_and_a_footer():
     result = search()
     text = draw(result.to_json())
     for kind in ("root", "step", "answer", "reflect"):
         assert kind in text
-    assert "✔ 1" in text and "N=" in text and "Q=" in text and "c=" in text
+    assert shows_answer_1(text) and "N=" in text and "Q=" in text and "c=" in text
     assert "best answer: 1" in text
     assert f"iteration {result.stats.iterations}/10" in text and "tok/s" in text
     assert "▶" in text  # the best path is marked
@@ -61,13 +72,14 @@ def test_the_tree_shows_kinds_values_answers_and_a_footer():
     assert len(lines) == len(result.tree) + 2  # every node, the answer and the footer
 
 
-@pytest.mark.parametrize("height", [10, 12, 16])
+@pytest.mark.parametrize("height", [8, 9, 10])
 def test_folding_fits_the_height_and_keeps_the_best_path(height):
     result = search()
+    assert len(result.tree) + 2 > height  # the whole tree would not fit
     text = draw(result.to_json(), max_lines=height)
     assert len(text.splitlines()) <= height
     assert "more (N=" in text
-    assert "✔ 1" in text  # the best answer node is on the best path, never folded
+    assert shows_answer_1(best_line(text))  # the best path is never folded
 
 
 def test_the_best_path_stays_even_when_the_height_is_too_small():
@@ -75,7 +87,7 @@ def test_the_best_path_stays_even_when_the_height_is_too_small():
     text = draw(result.to_json(), max_lines=3)
     # the best path, at most one fold line per node on it, the answer and the footer
     assert len(text.splitlines()) <= 2 * len(result.path) + 2
-    assert "✔ 1" in text
+    assert shows_answer_1(best_line(text))
 
 
 def test_live_tree_renders_on_a_terminal_without_error():
@@ -84,7 +96,7 @@ def test_live_tree_renders_on_a_terminal_without_error():
         result = search(on_event=live)
     out = buffer.getvalue()
     assert "\x1b[" in out  # a real terminal drawing
-    assert "answer" in out and "reflect" in out and "✔ 1" in out
+    assert "answer" in out and "reflect" in out and shows_answer_1(out)
     assert result.complete
 
 

@@ -46,7 +46,7 @@ ParallelOpt = Annotated[
     typer.Option(
         "--parallel",
         min=1,
-        help="mcts: leaves expanded per batch (default: 8 // branch; 1 = one at a time).",
+        help="mcts: iterations in flight at once (default: about 8 sequences; 1 = one at a time).",
     ),
 ]
 RewardOpt = Annotated[str | None, typer.Option("--reward", help="mcts: path reward: confidence.")]

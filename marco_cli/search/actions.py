@@ -77,7 +77,7 @@ class ActionRule:
             found = find_stop(text, self.boundaries)
             if found is not None:
                 end = found[0] + len(found[1])
-                n = min(n, _tokens_covering(tokens, end, detokenize))
+                n = min(n, tokens_covering(tokens, end, detokenize))
         return Split(n, False)
 
 
@@ -106,7 +106,7 @@ def _tokens_within(tokens: Sequence[int], chars: int, detokenize: Detokenize) ->
     return low
 
 
-def _tokens_covering(tokens: Sequence[int], chars: int, detokenize: Detokenize) -> int:
+def tokens_covering(tokens: Sequence[int], chars: int, detokenize: Detokenize) -> int:
     """The smallest n whose text `detokenize(tokens[:n])` has at least `chars` characters."""
     low, high = 1, len(tokens)
     while low < high:

@@ -1,6 +1,6 @@
 """Monte Carlo Tree Search over reasoning (Marco-o1 paper, sections 2 and 3).
 
-One iteration (the search runs them in rounds, see "Speed" below):
+One iteration (several run at once, see "Speed" below):
 
 1. **Select** — from the root, descend by UCT (Q + c·sqrt(ln N(parent) / N(child))), taking an
    unvisited child first (the first in creation order), until a node without children.
@@ -10,10 +10,11 @@ One iteration (the search runs them in rounds, see "Speed" below):
    (`temperature`, `top_p`, a per-child seed derived from `seed`), all in ONE
    `engine.generate_batch` call.
 3. **Roll out** — every new child continues greedily to a terminal state (`</Output>` closed, the
-   end of the model's turn, or the path's token limit), all in ONE `generate_batch` call.
-4. **Back up** — each new child's rollout reward is added to the visit count and value sum of the
-   child and its ancestors (a reused child starts at N=1 with its rollout's value but is not
-   backed up again: its ancestors already counted that rollout).
+   end of the model's turn, or the path's token limit); the children's rollouts run side by side
+   in the same batches, `chunk` (32) tokens per call.
+4. **Back up** — each rollout's reward is added to the visit count and value sum of its child
+   and the child's ancestors as soon as it ends (a reused child starts at N=1 with its rollout's
+   value but is not backed up again: its ancestors already counted that rollout).
 
 Selecting a terminal node (or one at `max_depth`) backs its value up again without generating.
 
@@ -35,10 +36,15 @@ Speed: requests name full token prefixes; the engine forks its KV cache from the
 prefix, so siblings share their parent's cache and a greedy rollout's first action, reused as a
 child, is never recomputed. The result's stats report generated, evaluated and unique tokens.
 Batches are only fast when they are full (on a CPU two sequences cost as much as one, eight run
-about twice as fast in total), so a *round* selects `parallel` distinct leaves — after each pick
-a virtual loss (one visit of value 0 along its path, taken back before the real backup) steers
-the next descent elsewhere — expands all of them in one batch and rolls all their new children
-out in one batch; each leaf counts as one iteration. `parallel=1` is the textbook loop.
+about twice as fast in total), and rollouts end at very different lengths, so the search keeps
+the batch full: several iterations are in flight at once — by default a new one starts whenever
+fewer than eight sequences are busy (`parallel` fixes their number instead). Each engine call
+carries the sampled children of newly selected leaves plus the next chunk of every running
+rollout; when a rollout ends, its value is backed up and its place goes to new work on the next
+call. A leaf in flight carries a virtual loss (one visit of value 0 along its path, taken back
+when its last rollout ends) so that concurrent selections spread out, and leaves in flight or
+still rolling out are not selected again. `parallel=1` is the textbook one-iteration-at-a-time
+loop (rollouts still go in chunks; greedy results are the same).
 
 The search never imports the UI: `on_event` receives `SearchEvent`s whose `snapshot()` is plain
 JSON-ready data (the same shape `--save-tree` writes).
@@ -53,13 +59,14 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from marco_cli.engine.base import Engine, Generation, Request, Sampling
 from marco_cli.errors import ContextOverflowError, UsageError
 from marco_cli.response import OUTPUT_CLOSE, parse_response
-from marco_cli.search.actions import ACTIONS, DEFAULT_MAX_STEP_TOKENS, action_rule
+from marco_cli.search.actions import ACTIONS, DEFAULT_MAX_STEP_TOKENS, action_rule, tokens_covering
 from marco_cli.search.reward import REWARDS, PathSample, get_reward, token_confidence
 from marco_cli.search.tree import Node, Rollout, Tree, uct_score
 
@@ -108,8 +115,11 @@ class SearchConfig:
     """Seconds; checked between engine calls."""
     early_stop: int = 5
     parallel: int | None = None
-    """Leaves expanded together per round (virtual loss keeps them apart), so that one batch
-    holds about 8 sequences; None: max(1, 8 // branch). 1 is the textbook one-at-a-time loop."""
+    """Iterations in flight at once (virtual loss keeps them apart). None: as many as keep
+    about 8 sequences busy (at most 8 iterations). 1 is the textbook one-at-a-time loop."""
+    chunk: int = 32
+    """Rollout tokens per engine call: a finished rollout's place in the batch is refilled
+    with new work after at most this many tokens."""
     seed: int | None = None
     """Makes the whole search reproducible; None draws one (reported in the stats)."""
     reward: str = "confidence"
@@ -137,6 +147,7 @@ class SearchConfig:
             (self.time_limit is None or self.time_limit > 0, "--time-limit must be positive"),
             (self.early_stop >= 0, "--early-stop must not be negative (0 turns it off)"),
             (self.parallel is None or self.parallel >= 1, "--parallel must be at least 1"),
+            (self.chunk >= 1, "chunk must be at least 1"),
             (
                 self.reward in REWARDS,
                 f"unknown --reward {self.reward!r}; choose one of {_any(REWARDS)}",
@@ -360,6 +371,31 @@ class _Pending:
     """The segment's finish: "eos" means the rollout is already complete."""
 
 
+@dataclass(eq=False)
+class _Flight:
+    """An iteration in progress: its leaf, the path carrying its virtual loss, and what it
+    still waits for."""
+
+    leaf: Node
+    path: list[Node]
+    expanding: bool = False
+    waiting: int = 0
+    """Rollouts of its new children still running."""
+
+
+@dataclass(eq=False)
+class _Job:
+    """A rollout in progress, generated `chunk` tokens per engine call."""
+
+    node: Node
+    flight: _Flight | None
+    tokens: list[int]
+    scores: list[float | None]
+    text: str = ""
+    finish: str | None = None
+    budget_cut: bool = False
+
+
 class _Search:
     def __init__(
         self,
@@ -385,7 +421,10 @@ class _Search:
         self.reflection_tokens: list[int] = []
         if config.reflect and config.max_reflections > 0:
             self.reflection_tokens = engine.tokenize(self.reflection_text, special=False)
-        self.parallel = config.parallel or max(1, BATCH_TARGET // config.branch)
+        # Auto: start iterations while fewer than BATCH_TARGET sequences are busy (at most
+        # BATCH_TARGET iterations in flight); an explicit `parallel` fixes the count instead.
+        self.parallel = config.parallel or BATCH_TARGET
+        self.load_target = BATCH_TARGET if config.parallel is None else None
         self.path_limit = max(0, min(config.max_path_tokens, engine.n_ctx - len(prompt_tokens)))
         self.generated = 0
         self.forced = 0
@@ -395,6 +434,9 @@ class _Search:
         self.overflows = 0
         self.iterations_done = 0
         self.iteration = 0
+        self.leaves_started = 0
+        self.flights: dict[int, _Flight] = {}
+        self.jobs: list[_Job] = []
         self.rollouts: list[CompletedRollout] = []
         """Every rollout that ended (completed or not), in order."""
         self.completed: list[CompletedRollout] = []
@@ -410,48 +452,120 @@ class _Search:
         reason = "iterations"
         try:
             self._emit("start")
-            while self.iterations_done < self.config.iterations:
+            while True:
                 stop = self._stop_now()
                 if stop:
                     reason = stop
                     break
-                width = min(self.parallel, self.config.iterations - self.iterations_done)
-                leaves = self._select_leaves(width)
-                if not leaves:
+                if not self.flights and not self.jobs and self._exhausted():
                     reason = "exhausted"
                     break
-                self.iteration = self.iterations_done + len(leaves)
-                grow = [leaf for leaf in leaves if self._expandable(leaf)]
-                growing = {leaf.id for leaf in grow}
-                new = self._expand(grow) if grow else []
-                if grow:
-                    self._emit("expand")
-                    stop = self._stop_now()
-                    if stop:
-                        reason = stop
-                        break
-                for leaf in leaves:
-                    if leaf.id in growing:
+                planned = self._fill()
+                if not planned and not self.jobs:
+                    if self.flights:  # expansions that made no new child: nothing to wait for
+                        self._land_finished()
                         continue
-                    if leaf.visits == 0 and leaf.terminal is None:
-                        new.append(leaf)  # e.g. a reflection child at max_depth: roll it out
-                    else:
-                        self._backup(leaf, leaf.q)  # terminal: its value again
-                self._evaluate(new)
-                self.iterations_done += len(leaves)
-                self._emit("iteration")
+                    if self.leaves_started >= self.config.iterations:
+                        break
+                    reason = "exhausted"
+                    break
+                self._step(planned)
                 if self._agreed():
                     reason = "early_stop"
                     break
-                if self._exhausted():
-                    reason = "exhausted"
-                    break
         except KeyboardInterrupt:
             reason = "interrupted"
+        self._abort_flights()
         result = self._result(reason)
         with contextlib.suppress(KeyboardInterrupt):
             self._emit("done", result)
         return result
+
+    def _fill(self) -> list[tuple[Node, int]]:
+        """Start new iterations until `parallel` leaves are in flight: select a leaf (in-flight
+        leaves and running rollouts excluded), put a virtual loss on its path, and plan its
+        expansion. Returns the (leaf, sampled children wanted) to request in the next call."""
+        planned: list[tuple[Node, int]] = []
+        while len(self.flights) < self.parallel and self.leaves_started < self.config.iterations:
+            busy = len(self.jobs) + sum(wanted for _, wanted in planned)
+            if self.flights and self.load_target is not None and busy >= self.load_target:
+                break
+            taken = set(self.flights) | {job.node.id for job in self.jobs}
+            leaf = self._select(taken)
+            if leaf is None:
+                break
+            self.leaves_started += 1
+            self.iteration = self.leaves_started
+            if self._expandable(leaf):
+                flight = self._take_off(leaf)
+                wanted = self._prepare_expansion(leaf)
+                if wanted > 0:
+                    planned.append((leaf, wanted))
+                    flight.expanding = True
+            elif leaf.visits == 0 and leaf.terminal is None:
+                flight = self._take_off(leaf)  # e.g. a reflection child at max_depth
+                self._start_job(leaf, flight)
+            else:
+                self._backup(leaf, leaf.q)  # terminal: its value again
+                self.iterations_done += 1
+                self._emit("iteration")
+        return planned
+
+    def _step(self, planned: list[tuple[Node, int]]) -> None:
+        """ONE engine call: the sampled children of every planned expansion, plus the next
+        chunk of every running rollout. Finished rollouts are backed up at once and their
+        sequences replaced by new work on the next call."""
+        share = self._budget_share(sum(wanted for _, wanted in planned) + len(self.jobs))
+        requests: list[Request] = []
+        for leaf, wanted in planned:
+            requests += self._expansion_requests(leaf, wanted, share)
+        jobs = list(self.jobs)
+        caps = [self._job_cap(job, share) for job in jobs]
+        requests += [self._job_request(job, cap) for job, cap in zip(jobs, caps, strict=True)]
+        generations = iter(self._generate(requests))
+        for leaf, wanted in planned:
+            gens = [next(generations) for _ in range(wanted)]
+            flight = self.flights[leaf.id]
+            for child in self._finish_expansion(leaf, gens, share):
+                self._start_job(child, flight)
+            flight.expanding = False
+        if planned:
+            self._emit("expand")
+        for job, cap in zip(jobs, caps, strict=True):
+            self._advance(job, next(generations), cap)
+        self._land_finished()
+
+    # -- flights: iterations in progress ------------------------------------------------------
+
+    def _take_off(self, leaf: Node) -> _Flight:
+        path = self.tree.path(leaf.id)
+        for node in path:
+            node.visits += 1  # virtual loss: a visit worth 0 until the real values arrive
+        flight = _Flight(leaf=leaf, path=path)
+        self.flights[leaf.id] = flight
+        return flight
+
+    def _land_finished(self) -> None:
+        for leaf_id, flight in list(self.flights.items()):
+            if not flight.expanding and flight.waiting == 0:
+                for node in flight.path:
+                    node.visits -= 1
+                del self.flights[leaf_id]
+                self.iterations_done += 1
+                self._emit("iteration")
+
+    def _abort_flights(self) -> None:
+        """Stopping early: unfinished rollouts end where they are (cut, so never complete; their
+        partial value still counts), and the virtual losses are taken back."""
+        jobs, self.jobs = self.jobs, []
+        for job in jobs:
+            if job.tokens:
+                job.finish, job.budget_cut = "length", True
+                self._finish_job(job)
+        for flight in self.flights.values():
+            for node in flight.path:
+                node.visits -= 1
+        self.flights.clear()
 
     def _stop_now(self) -> str | None:
         if self.should_stop is not None and self.should_stop():
@@ -478,26 +592,7 @@ class _Search:
 
     # -- selection --------------------------------------------------------------------------
 
-    def _select_leaves(self, width: int) -> list[Node]:
-        """Up to `width` distinct leaves for one round. After each pick a virtual loss (one
-        visit of value 0 along its path) steers the next descent elsewhere; it is taken back
-        before the round's real values are backed up."""
-        leaves: list[Node] = []
-        taken: set[int] = set()
-        for _ in range(width):
-            leaf = self._select(taken)
-            if leaf is None:
-                break
-            leaves.append(leaf)
-            taken.add(leaf.id)
-            for node in self.tree.path(leaf.id):
-                node.visits += 1
-        for leaf in leaves:
-            for node in self.tree.path(leaf.id):
-                node.visits -= 1
-        return leaves
-
-    def _select(self, taken: set[int] = frozenset()) -> Node | None:  # type: ignore[assignment]
+    def _select(self, taken: AbstractSet[int] = frozenset()) -> Node | None:
         """Descend by UCT (unvisited children first) to a node without children; None when
         every way down ends at a leaf already `taken` this round."""
         node = self.tree.root
@@ -517,7 +612,7 @@ class _Search:
             node = best
         return None if node.id in taken else node
 
-    def _open(self, node: Node, taken: set[int]) -> bool:
+    def _open(self, node: Node, taken: AbstractSet[int]) -> bool:
         """Whether a leaf not yet `taken` can be reached through `node`."""
         if not taken:
             return True
@@ -537,53 +632,48 @@ class _Search:
 
     # -- expansion --------------------------------------------------------------------------
 
-    def _expand(self, parents: list[Node]) -> list[Node]:
-        """Give each parent its children, sampling all of them in ONE batch; returns the new
-        children that still need evaluating."""
-        plans: list[tuple[Node, int]] = []
-        for parent in parents:
-            rollout = parent.rollout
-            if rollout is not None and not rollout.budget_cut and not parent.rollout_used:
-                child = self._child_from_rollout(parent, rollout)
-                if child.kind == "answer":
-                    self._maybe_reflect(parent)
-            wanted = self.config.branch - len(parent.children)
-            if wanted > 0:
-                plans.append((parent, wanted))
-        if not plans:
-            return []
-        share = self._budget_share(sum(wanted for _, wanted in plans))
-        requests: list[Request] = []
-        for parent, wanted in plans:
-            state = tuple(self.tree.state_tokens(parent.id))
-            cap = min(self.rule.max_tokens, self._room(parent), share)
-            requests += [
-                Request(
-                    prompt=state,
-                    max_tokens=cap,
-                    stop=self.rule.stops,
-                    sampling=Sampling(
-                        temperature=self.config.temperature,
-                        top_p=self.config.top_p,
-                        top_k=self.config.top_k,
-                        seed=_child_seed(self.seed, parent.id, index),
-                    ),
-                )
-                for index in range(wanted)
-            ]
-        generations = iter(self._generate(requests))
+    def _prepare_expansion(self, parent: Node) -> int:
+        """Children that need no generation — the first action of the parent's rollout, and a
+        reflection when that action is the answer — then how many to sample."""
+        rollout = parent.rollout
+        if rollout is not None and not rollout.budget_cut and not parent.rollout_used:
+            child = self._child_from_rollout(parent, rollout)
+            if child.kind == "answer":
+                self._maybe_reflect(parent)
+        return max(0, self.config.branch - len(parent.children))
+
+    def _expansion_requests(self, parent: Node, wanted: int, share: int) -> list[Request]:
+        state = tuple(self.tree.state_tokens(parent.id))
+        cap = min(self.rule.max_tokens, self._room(parent), share)
+        return [
+            Request(
+                prompt=state,
+                max_tokens=cap,
+                stop=self.rule.stops,
+                sampling=Sampling(
+                    temperature=self.config.temperature,
+                    top_p=self.config.top_p,
+                    top_k=self.config.top_k,
+                    seed=_child_seed(self.seed, parent.id, index),
+                ),
+            )
+            for index in range(wanted)
+        ]
+
+    def _finish_expansion(
+        self, parent: Node, generations: list[Generation], share: int
+    ) -> list[Node]:
+        room = self._room(parent)
+        at_path_end = min(self.rule.max_tokens, room, share) == room  # "length" = path full
         new = []
-        for parent, wanted in plans:
-            room = self._room(parent)
-            at_path_end = min(self.rule.max_tokens, room, share) == room  # "length" = path full
-            for _ in range(wanted):
-                child = self._child_from_segment(parent, next(generations), at_path_end)
-                if child is None:
-                    self.duplicates += 1
-                    continue
-                new.append(child)
-                if child.kind == "answer":
-                    self._maybe_reflect(parent)
+        for gen in generations:
+            child = self._child_from_segment(parent, gen, at_path_end)
+            if child is None:
+                self.duplicates += 1
+                continue
+            new.append(child)
+            if child.kind == "answer":
+                self._maybe_reflect(parent)
         return new
 
     def _child_from_segment(self, parent: Node, gen: Generation, at_path_end: bool) -> Node | None:
@@ -686,63 +776,74 @@ class _Search:
 
     # -- rollouts and backup ----------------------------------------------------------------
 
-    def _evaluate(self, nodes: list[Node]) -> None:
-        """Roll out (or complete) the new nodes in one batch, then back up their values."""
-        todo: list[tuple[Node, _Pending]] = []
-        ready: list[Node] = []
-        for node in nodes:
-            pending = self.pending.pop(node.id, None) or _Pending([], [], "stop")
-            if node.terminal is not None:
-                ready.append(node)
-            elif pending.finish == "eos":
-                self._store_rollout(node, pending.tokens, pending.scores, "eos", budget_cut=False)
-                ready.append(node)
-            else:
-                todo.append((node, pending))
-        requests = []
-        rooms = []
-        share = self._budget_share(len(todo)) if todo else 0
-        for node, pending in todo:
-            room = self._room(node) - len(pending.tokens)
-            rooms.append(room)
-            prompt = self.tree.state_tokens(node.id) + pending.tokens
-            requests.append(
-                Request(
-                    prompt=tuple(prompt), max_tokens=max(1, min(room, share)), stop=(OUTPUT_CLOSE,)
-                )
-            )
-        # Nodes with no room left end at their pending tokens without asking the engine.
-        live = [i for i, room in enumerate(rooms) if room > 0]
-        generations = self._generate([requests[i] for i in live]) if live else []
-        by_index = dict(zip(live, generations, strict=True))
-        for i, (node, pending) in enumerate(todo):
-            gen = by_index.get(i)
-            if gen is None:
-                self._store_rollout(
-                    node, pending.tokens, pending.scores, "length", budget_cut=False
-                )
-                ready.append(node)
-                continue
-            scores = [token_confidence(lp) for lp in gen.logprobs]
-            budget_cut = gen.finish_reason == "length" and requests[i].max_tokens < rooms[i]
-            if node.kind == "answer":
-                self.tree.extend(node, gen.tokens, scores, gen.text)
-                if OUTPUT_CLOSE in node.text:
-                    node.terminal = "answer"
-                else:
-                    node.terminal = "eos" if gen.finish_reason == "eos" else "length"
-                self._set_answer(node)
-            else:
-                self._store_rollout(
-                    node,
-                    pending.tokens + list(gen.tokens),
-                    pending.scores + scores,
-                    gen.finish_reason,
-                    budget_cut=budget_cut,
-                )
-            ready.append(node)
-        for node in ready:
+    def _start_job(self, node: Node, flight: _Flight | None) -> None:
+        """Begin the rollout of a new node, or settle it at once when it needs none."""
+        pending = self.pending.pop(node.id, None) or _Pending([], [], "stop")
+        if node.terminal is None and pending.finish == "eos":
+            self._store_rollout(node, pending.tokens, pending.scores, "eos", budget_cut=False)
+        if node.terminal is not None or node.rollout is not None:
             self._backup(node, self._record(node))
+            return
+        job = _Job(node=node, flight=flight, tokens=pending.tokens, scores=pending.scores)
+        if self._room(node) - len(job.tokens) <= 0:  # no room left: ends at its pending tokens
+            job.finish = "length"
+            self._finish_job(job)
+            return
+        self.jobs.append(job)
+        if flight is not None:
+            flight.waiting += 1
+
+    def _job_cap(self, job: _Job, share: int) -> int:
+        return max(1, min(self.config.chunk, self._room(job.node) - len(job.tokens), share))
+
+    def _job_request(self, job: _Job, cap: int) -> Request:
+        prompt = self.tree.state_tokens(job.node.id) + job.tokens
+        return Request(prompt=tuple(prompt), max_tokens=cap, stop=(OUTPUT_CLOSE,))
+
+    def _advance(self, job: _Job, gen: Generation, cap: int) -> None:
+        """Append one chunk to a running rollout; finish it at its end."""
+        room_before = self._room(job.node) - len(job.tokens)
+        seen = len(job.text)
+        job.tokens = job.tokens + list(gen.tokens)
+        job.scores = job.scores + [token_confidence(lp) for lp in gen.logprobs]
+        job.text += gen.text
+        if gen.finish_reason != "length":
+            job.finish = gen.finish_reason
+        elif OUTPUT_CLOSE in job.text[max(0, seen - len(OUTPUT_CLOSE)) :]:
+            self._cut_after_close(job)  # "</Output>" straddled two chunks: the engine missed it
+        elif cap >= room_before:
+            job.finish = "length"  # the path is full
+        # else: cut by the chunk (or this call's share of the budget): it goes on next call
+        if job.finish is not None:
+            self.jobs.remove(job)
+            self._finish_job(job)
+            if job.flight is not None:
+                job.flight.waiting -= 1
+
+    def _cut_after_close(self, job: _Job) -> None:
+        text = self.engine.detokenize(job.tokens)
+        at = text.find(OUTPUT_CLOSE)
+        if at < 0:
+            return
+        n = tokens_covering(job.tokens, at + len(OUTPUT_CLOSE), self.engine.detokenize)
+        job.tokens, job.scores = job.tokens[:n], job.scores[:n]
+        job.finish = "stop"
+
+    def _finish_job(self, job: _Job) -> None:
+        node = job.node
+        if node.kind == "answer":
+            self.tree.extend(node, job.tokens, job.scores, "")
+            node.text = self.engine.detokenize(node.tokens)
+            if OUTPUT_CLOSE in node.text:
+                node.terminal = "answer"
+            else:
+                node.terminal = "eos" if job.finish == "eos" else "length"
+            self._set_answer(node)
+        else:
+            self._store_rollout(
+                node, job.tokens, job.scores, job.finish or "length", budget_cut=job.budget_cut
+            )
+        self._backup(node, self._record(node))
 
     def _store_rollout(
         self,

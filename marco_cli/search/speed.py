@@ -31,6 +31,9 @@ DEFAULT_QUESTION = (
     "A shop sells pencils at 3 for 2 dollars and pens at 4 dollars each. Tom buys 12 pencils "
     "and 3 pens, and pays with a 50 dollar note. How much change does he get?"
 )
+DEFAULT_SEARCH = SearchConfig(branch=4, iterations=8, action="mini-32", early_stop=0, seed=0)
+"""The measured search: the issue's `--branch 4`, short actions so that batches stay full,
+every iteration run (no early stop), reflection on as in `marco solve`."""
 EVAL_RATIO_TARGET = 1.10
 SPEEDUP_TARGET = 1.3
 
@@ -172,55 +175,120 @@ def measure_search_speed(
     single_tokens: int = 256,
     repeats: int = 1,
     on_event: Callable[[SearchEvent], None] | None = None,
+    on_pair: Callable[[int, float, float], None] | None = None,
 ) -> tuple[SpeedReport, SearchResult]:
-    """Time single-sequence decoding and a search on `prompt` (see the module docstring).
+    """Time single-sequence decoding and a search on `prompt`, on one loaded engine.
 
-    With `repeats` > 1 the pair (single decode, search with seed + i) runs that many times,
-    back to back, and the totals are compared. Returns the report and the last search.
+    With `repeats` > 1 the pair (single decode, search with seed + i) runs that many times back
+    to back and the totals are compared; `on_pair(i, single tokens/s, search tokens/s)` reports
+    each pair. Mind that llama.cpp attends over every used cell of its unified KV cache, so a
+    single decode after a search (or other work) on the same engine runs slower than on a clean
+    one: `measure_search_speed_fresh` gives every pair its own engine. Returns the report and
+    the last search.
     """
-    if config is None:
-        config = SearchConfig(branch=4, iterations=8, action="mini-32", early_stop=0, seed=0)
-    seed = config.seed or 0
-    singles: list[_Timing] = []
-    searches: list[_Timing] = []
-    evaluated = unique = iterations = 0
-    sizes: list[int] = []
-    result: SearchResult | None = None
+    config = _config(config)
+    pairs: list[_Pair] = []
     for i in range(max(1, repeats)):
-        singles.append(single_decode(engine, prompt, single_tokens))
-        before = len(engine.stats.batch_sizes)
-        start_cpu = time.process_time()
-        config_i = dataclasses.replace(config, seed=seed + i)
-        result = run_mcts(engine, prompt, config_i, prompts, on_event=on_event)
-        cpu = time.process_time() - start_cpu
-        sizes += engine.stats.batch_sizes[before:]
-        stats = result.stats
-        searches.append(_Timing(stats.generated, stats.wall_seconds, cpu))
-        evaluated += stats.evaluated
-        unique += stats.unique
-        iterations += stats.iterations
-    assert result is not None
-    pairs = tuple(
-        _ratio(_rate(b.tokens, b.seconds), _rate(a.tokens, a.seconds))
-        for a, b in zip(singles, searches, strict=True)
-    )
-    report = SpeedReport(
-        model=engine.model_name,
-        backend=engine.backend,
-        single_tokens=sum(t.tokens for t in singles),
-        single_seconds=sum(t.seconds for t in singles),
-        single_cpu_seconds=sum(t.cpu_seconds for t in singles),
-        search_tokens=sum(t.tokens for t in searches),
-        search_seconds=sum(t.seconds for t in searches),
-        search_cpu_seconds=sum(t.cpu_seconds for t in searches),
-        evaluated=evaluated,
-        unique=unique,
+        pairs.append(_measure_pair(engine, prompt, prompts, config, single_tokens, i, on_event))
+        if on_pair is not None:
+            on_pair(i, pairs[-1].single_rate, pairs[-1].search_rate)
+    return _report(engine.model_name, engine.backend, config, pairs), pairs[-1].result
+
+
+def measure_search_speed_fresh(
+    open_engine: Callable[[], Engine],
+    question: str,
+    prompts: dict[str, Any],
+    *,
+    config: SearchConfig | None = None,
+    single_tokens: int = 256,
+    repeats: int = 1,
+    warmup_tokens: int = 32,
+    on_event: Callable[[SearchEvent], None] | None = None,
+    on_pair: Callable[[int, float, float], None] | None = None,
+) -> tuple[SpeedReport, SearchResult]:
+    """Like `measure_search_speed`, but every (single decode, search) pair runs on a fresh
+    engine from `open_engine`, after `warmup_tokens` untimed tokens on another prompt, so that
+    both sides run on warm weights and a clean KV cache (the fairest comparison)."""
+    from marco_cli.solve import question_tokens
+
+    config = _config(config)
+    pairs: list[_Pair] = []
+    name = backend = ""
+    for i in range(max(1, repeats)):
+        engine = open_engine()
+        try:
+            name, backend = engine.model_name, engine.backend
+            if warmup_tokens > 0:
+                warm = engine.tokenize("Count from one to fifty in words:", special=False)
+                engine.generate(Request(prompt=tuple(warm), max_tokens=warmup_tokens))
+            prompt = question_tokens(engine, question, prompts)
+            pairs.append(_measure_pair(engine, prompt, prompts, config, single_tokens, i, on_event))
+        finally:
+            engine.close()
+        if on_pair is not None:
+            on_pair(i, pairs[-1].single_rate, pairs[-1].search_rate)
+    return _report(name, backend, config, pairs), pairs[-1].result
+
+
+def _config(config: SearchConfig | None) -> SearchConfig:
+    return DEFAULT_SEARCH if config is None else config
+
+
+@dataclass(frozen=True)
+class _Pair:
+    single: _Timing
+    search: _Timing
+    result: SearchResult
+    batch_sizes: tuple[int, ...]
+
+    @property
+    def single_rate(self) -> float:
+        return _rate(self.single.tokens, self.single.seconds)
+
+    @property
+    def search_rate(self) -> float:
+        return _rate(self.search.tokens, self.search.seconds)
+
+
+def _measure_pair(
+    engine: Engine,
+    prompt: list[int],
+    prompts: dict[str, Any],
+    config: SearchConfig,
+    single_tokens: int,
+    index: int,
+    on_event: Callable[[SearchEvent], None] | None,
+) -> _Pair:
+    single = single_decode(engine, prompt, single_tokens)
+    before = len(engine.stats.batch_sizes)
+    start_cpu = time.process_time()
+    config_i = dataclasses.replace(config, seed=(config.seed or 0) + index)
+    result = run_mcts(engine, prompt, config_i, prompts, on_event=on_event)
+    cpu = time.process_time() - start_cpu
+    stats = result.stats
+    search = _Timing(stats.generated, stats.wall_seconds, cpu)
+    return _Pair(single, search, result, tuple(engine.stats.batch_sizes[before:]))
+
+
+def _report(model: str, backend: str, config: SearchConfig, pairs: list[_Pair]) -> SpeedReport:
+    last = pairs[-1].result
+    return SpeedReport(
+        model=model,
+        backend=backend,
+        single_tokens=sum(p.single.tokens for p in pairs),
+        single_seconds=sum(p.single.seconds for p in pairs),
+        single_cpu_seconds=sum(p.single.cpu_seconds for p in pairs),
+        search_tokens=sum(p.search.tokens for p in pairs),
+        search_seconds=sum(p.search.seconds for p in pairs),
+        search_cpu_seconds=sum(p.search.cpu_seconds for p in pairs),
+        evaluated=sum(p.result.stats.evaluated for p in pairs),
+        unique=sum(p.result.stats.unique for p in pairs),
         branch=config.branch,
         parallel=config.parallel,
-        iterations=iterations,
+        iterations=sum(p.result.stats.iterations for p in pairs),
         action=config.action,
-        stop_reason=result.stop_reason,
-        batch_sizes=tuple(sizes),
-        pair_speedups=pairs,
+        stop_reason=last.stop_reason,
+        batch_sizes=tuple(size for p in pairs for size in p.batch_sizes),
+        pair_speedups=tuple(_ratio(p.search_rate, p.single_rate) for p in pairs),
     )
-    return report, result

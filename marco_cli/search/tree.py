@@ -137,6 +137,9 @@ class Node:
             "path_tokens": self.path_tokens,
             "reflections": self.reflections,
             "rollout_value": None if self.rollout is None else self.rollout.value,
+            "rollout_answer": (
+                self.rollout.answer if self.rollout is not None and not self.rollout_used else None
+            ),
         }
         if full:
             data["tokens"] = list(self.tokens)

@@ -9,7 +9,8 @@ a `--save-tree` document, which share one shape::
           "children", ...}, ...]}}
 
 so this module never imports the search. Each node is one line: its kind, N, Q, its own
-confidence, a snippet of its action text, and the extracted answer for finished paths. The best
+confidence, a snippet of its action text, and the extracted answer: "✔ 42" on an answer node,
+"⇢ 42" on a node whose rollout reached that answer. The best
 path is highlighted. When a height is given, the least visited (then lowest-valued) subtrees are
 folded into "… k more" lines until the drawing fits; the best path always stays.
 """
@@ -77,6 +78,8 @@ def _node_line(node: Mapping[str, Any], on_best: bool) -> Text:
     answer = node.get("answer")
     if answer:
         line.append(f"  ✔ {_snippet(str(answer), 40)}", style="bold green")
+    elif node.get("rollout_answer"):  # its rollout reached an answer; the path is not a node yet
+        line.append(f"  ⇢ {_snippet(str(node['rollout_answer']), 40)}", style="green")
     elif terminal in ("eos", "length"):
         line.append(f"  ✘ {'ended' if terminal == 'eos' else 'token limit'}", style="red")
     return line
