@@ -26,11 +26,16 @@ def test_speed_suite_on_a_scripted_engine() -> None:
     assert result.prompt_evaluated == result.prompt_tokens  # the first request was cold
     assert result.search.branch == 4 and result.search.iterations <= 2
     assert result.peak_rss_mib > 0
-    assert steps[0] == "time to first token" and steps[-1] == "batched decode, 8 sequences"
-    # The batches really were batches.
-    assert [len(call) for call in engine.calls[-3:]] == [2, 4, 8] or any(
-        len(call) == 8 for call in engine.calls
-    )
+    assert steps == [
+        "time to first token",
+        "a search",
+        "decode, 1 sequence",
+        "decode, 2 sequences",
+        "decode, 4 sequences",
+        "decode, 8 sequences",
+    ]
+    # The decode rows come last: per row, one request to cache the prompt, then one batch.
+    assert [len(c) for c in engine.calls[-8:]] == [1, 1, 1, 2, 1, 4, 1, 8]
     text = render_markdown(speed_table(result))
     for label in (
         "time to first token",

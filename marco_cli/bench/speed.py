@@ -3,14 +3,20 @@
 Measured on one loaded engine and one question (the chat prompt of `marco solve`), in this
 order so that every figure has the conditions it claims:
 
-1. time to first token: the cold prompt (nothing cached) evaluated plus one token generated;
-2. single-sequence decode and an MCTS search (branch 4, early stop off) — both timed by
-   `marco_cli.search.speed.measure_search_speed`, the search library's own measurement;
-3. batched decode: 2, 4 and 8 sequences sampled together (temperature 0.8, distinct seeds)
-   from the same, already cached prompt, in one `generate_batch` call each: total tokens/s;
+1. time to first token: the cold question prompt (nothing cached) evaluated plus one token;
+2. an MCTS search on the question against single-sequence decoding of the same question just
+   before it — both timed by `marco_cli.search.speed.measure_search_speed`, the search
+   library's own measurement (`DEFAULT_SEARCH`: branch 4, 8 iterations, mini-32 actions, early
+   stop off, with a budget of SEARCH_TOKENS generated tokens): effective tokens/s (generated /
+   wall seconds of the whole search), its ratio to the single decode, and how many tokens the
+   engine evaluated per unique tree token. It runs first, on a cache that holds only the
+   prompt, because llama.cpp attends over every used cell of the unified KV cache;
+3. decode at 1, 2, 4 and 8 sequences, measured the same way for every row: sequences sampled
+   together (temperature 0.8, distinct seeds) in one `generate_batch` call from an already
+   cached prompt that asks for a long answer (counting), so that sequences rarely end early;
+   total generated tokens / wall seconds;
 4. peak memory: the process's maximum resident set size (`getrusage`; weights of a model
    offloaded to a GPU are not in it).
-Decode timings leave the prompt out (it is evaluated, untimed, before each measurement).
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ __all__ = ["BATCH_SIZES", "SpeedSuiteResult", "peak_rss_mib", "run_speed_suite",
 
 BATCH_SIZES = (2, 4, 8)
 DEFAULT_DECODE_TOKENS = 256
+DECODE_PROMPT = "Count from 1 to 2000, one number per line, with nothing else."
 SEARCH_PATH_TOKENS = 1024
 """Most tokens on one search path: four paths of it fit the default context."""
+SEARCH_TOKENS = 2048
+"""Token budget of the measured search (--search-tokens), so the suite takes minutes."""
 
 
 def peak_rss_mib() -> float:
@@ -67,7 +76,7 @@ class SpeedSuiteResult:
     prompt_evaluated: int
     first_token_seconds: float
     decode: list[DecodeRun]
-    """1 sequence first, then BATCH_SIZES."""
+    """1 sequence first, then BATCH_SIZES; all measured by `batched_decode`."""
     search: Any
     """The `marco_cli.search.speed.SpeedReport` of the single decode and the search."""
     peak_rss_mib: float
@@ -136,10 +145,9 @@ def run_speed_suite(
     on_step: Callable[[str], None] | None = None,
 ) -> SpeedSuiteResult:
     """Run every measurement of the module docstring; `search` overrides SearchConfig fields of
-    the search-speed default (branch 4, 8 iterations, mini-32 actions, early stop off, no
-    reflection, paths of at most SEARCH_PATH_TOKENS tokens)."""
-    from marco_cli.search import SearchConfig
-    from marco_cli.search.speed import DEFAULT_QUESTION, measure_search_speed
+    `DEFAULT_SEARCH` (whose paths here hold at most SEARCH_PATH_TOKENS tokens, SEARCH_TOKENS in
+    all)."""
+    from marco_cli.search.speed import DEFAULT_QUESTION, DEFAULT_SEARCH, measure_search_speed
     from marco_cli.solve import question_tokens
 
     tokens = decode_tokens or DEFAULT_DECODE_TOKENS
@@ -149,30 +157,26 @@ def run_speed_suite(
     step("time to first token")
     first_token, evaluated = _first_token(engine, prompt)
 
-    config = SearchConfig(
-        branch=4,
-        iterations=8,
-        action="mini-32",
-        early_stop=0,
-        seed=seed,
-        reflect=False,
-        max_path_tokens=SEARCH_PATH_TOKENS,
+    config = dataclasses.replace(
+        DEFAULT_SEARCH, seed=seed, max_path_tokens=SEARCH_PATH_TOKENS, max_tokens=SEARCH_TOKENS
     )
     overrides = {k: v for k, v in (search or {}).items() if v is not None}
     if overrides:
         config = dataclasses.replace(config, **overrides)
     config.validate()
-    step(f"single-sequence decode ({tokens} tokens) and a search")
+    step("a search")
     report, _result = measure_search_speed(
         engine, prompt, prompts, config=config, single_tokens=tokens
     )
-    decode = [DecodeRun(1, report.single_tokens, report.single_seconds)]
-    for n in batch_sizes:
-        step(f"batched decode, {n} sequences")
-        decode.append(batched_decode(engine, prompt, n, tokens, seed))
+
+    decode_prompt = engine.chat_tokens([{"role": "user", "content": DECODE_PROMPT}])
+    decode = []
+    for n in (1, *batch_sizes):
+        step(f"decode, {n} sequence{'s' if n > 1 else ''}")
+        decode.append(batched_decode(engine, decode_prompt, n, tokens, seed))
+
     notes = []
-    short = [d for d in decode if d.tokens < d.sequences * tokens]
-    if short:
+    if any(d.tokens < d.sequences * tokens for d in decode):
         notes.append(
             "some sequences ended (end of turn) before the token count; tokens/s counts the "
             "tokens actually generated"
@@ -207,7 +211,7 @@ def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite spee
         [
             "decode, 1 sequence",
             f"{single:.1f} tok/s",
-            f"greedy, {result.single.tokens} tokens in {result.single.seconds:.2f} s",
+            f"{result.single.tokens} tokens in {result.single.seconds:.2f} s",
         ],
     ]
     for run in result.decode[1:]:
@@ -223,7 +227,8 @@ def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite spee
         [
             "MCTS effective",
             f"{report.search_tokens_per_second:.1f} tok/s",
-            f"{ratio(report.search_tokens_per_second)} single; {report.search_tokens} tokens "
+            f"{report.speedup:.2f}× a single decode of the same question "
+            f"({report.single_tokens_per_second:.1f} tok/s); {report.search_tokens} tokens "
             f"in {report.search_seconds:.2f} s (branch {report.branch}, {report.iterations} "
             f"iterations, {report.action}, stopped: {report.stop_reason})",
         ],
@@ -237,7 +242,9 @@ def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite spee
         ["peak memory", f"{result.peak_rss_mib:,.0f} MiB", "max RSS of this process"],
     ]
     notes = [
-        "one run, one engine, one question; decode timings exclude prompt evaluation",
+        "one run, one engine; MCTS: a whole search on a math question, run first; decode rows: "
+        "sampled sequences (temperature 0.8) of a cached counting prompt, prompt evaluation "
+        "excluded",
         *result.notes,
     ]
     return TextTable(title, ["measurement", "value", "details"], rows, ["l", "r", "l"], notes)
