@@ -135,9 +135,13 @@ def _summarize_group(dataset: str, strategy: str, records: list[dict[str, Any]])
 
 
 def summarize(records: Iterable[dict[str, Any]]) -> list[Summary]:
-    """One Summary per (dataset, strategy), datasets and strategies in first-seen order."""
+    """One Summary per (dataset, strategy): grouped by dataset, datasets and strategies each in
+    first-seen order."""
     groups = _group(records)
-    return [_summarize_group(d, s, rs) for (d, s), rs in groups.items()]
+    datasets = list(dict.fromkeys(d for d, _ in groups))
+    strategies = list(dict.fromkeys(s for _, s in groups))
+    keys = sorted(groups, key=lambda k: (datasets.index(k[0]), strategies.index(k[1])))
+    return [_summarize_group(d, s, groups[(d, s)]) for d, s in keys]
 
 
 @dataclass(frozen=True)
