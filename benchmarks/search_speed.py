@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--chunk", type=int, default=32, help="rollout tokens per engine call")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--progress", action="store_true", help="one stderr line per round")
+    parser.add_argument(
+        "--progress", action="store_true", help="one stderr line per iteration and per pair"
+    )
     args = parser.parse_args(argv)
 
     from marco_cli.engine.llama import LlamaEngine

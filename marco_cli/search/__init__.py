@@ -2,15 +2,14 @@
 of the UI: `run_mcts(engine, prompt_tokens, SearchConfig(...), prompts)` → `SearchResult`."""
 
 from marco_cli.search.actions import ACTIONS, ActionRule, action_rule
-from marco_cli.search.mcts import (
-    SELECT_MODES,
+from marco_cli.search.config import SELECT_MODES, SearchConfig
+from marco_cli.search.mcts import run_mcts
+from marco_cli.search.results import (
     CompletedRollout,
-    SearchConfig,
     SearchEvent,
     SearchResult,
     SearchStats,
     answer_key,
-    run_mcts,
 )
 from marco_cli.search.reward import (
     REWARDS,

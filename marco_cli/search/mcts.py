@@ -55,279 +55,33 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from marco_cli.engine.base import Engine, Generation, Request, Sampling
-from marco_cli.errors import ContextOverflowError, UsageError
+from marco_cli.errors import ContextOverflowError
 from marco_cli.response import OUTPUT_CLOSE, parse_response
-from marco_cli.search.actions import ACTIONS, DEFAULT_MAX_STEP_TOKENS, action_rule, tokens_covering
-from marco_cli.search.reward import REWARDS, PathSample, get_reward, token_confidence
-from marco_cli.search.tree import Node, Rollout, Tree, uct_score
-
-SELECT_MODES: tuple[str, ...] = ("reward", "visits", "vote")
-STOP_REASONS: tuple[str, ...] = (
-    "iterations",
-    "early_stop",
-    "max_tokens",
-    "time_limit",
-    "interrupted",
-    "exhausted",
+from marco_cli.search.actions import action_rule, tokens_covering
+from marco_cli.search.config import SearchConfig
+from marco_cli.search.results import (
+    CompletedRollout,
+    SearchEvent,
+    SearchResult,
+    SearchStats,
+    answer_key,
 )
-DOCUMENT_FORMAT = "marco-search-tree"
-DOCUMENT_VERSION = 1
+from marco_cli.search.reward import PathSample, get_reward, token_confidence
+from marco_cli.search.tree import Node, Rollout, Tree, uct_score
 
 BATCH_TARGET = 8
 """Sequences per batch the default `parallel` aims at: on a CPU, llama.cpp's total speed grows
 up to about 8 sequences (1.9x one sequence on the demo model), little beyond."""
 
 _now = time.perf_counter  # tests replace it
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    iterations: int = 16
-    branch: int = 3
-    """Children per expansion (K)."""
-    exploration: float = math.sqrt(2)
-    """UCT's constant c."""
-    action: str = "step"
-    temperature: float = 0.8
-    """Sampling temperature of new children (rollouts are greedy)."""
-    top_p: float = 0.9
-    top_k: int = 40
-    select: str = "reward"
-    reflect: bool = True
-    max_reflections: int = 1
-    max_tokens: int | None = None
-    """Budget of generated tokens for the whole search (None: no budget beyond iterations)."""
-    max_path_tokens: int = 4096
-    """Most tokens after the prompt on one path (also capped by the context size)."""
-    max_step_tokens: int = DEFAULT_MAX_STEP_TOKENS
-    max_depth: int | None = None
-    """Most actions on a path; deeper nodes are not expanded (None: no limit)."""
-    time_limit: float | None = None
-    """Seconds; checked between engine calls."""
-    early_stop: int = 5
-    parallel: int | None = None
-    """Iterations in flight at once (virtual loss keeps them apart). None: as many as keep
-    about 8 sequences busy (at most 8 iterations). 1 is the textbook one-at-a-time loop."""
-    chunk: int = 32
-    """Rollout tokens per engine call: a finished rollout's place in the batch is refilled
-    with new work after at most this many tokens."""
-    seed: int | None = None
-    """Makes the whole search reproducible; None draws one (reported in the stats)."""
-    reward: str = "confidence"
-
-    def validate(self) -> None:
-        checks = [
-            (self.iterations >= 1, "--iterations must be at least 1"),
-            (self.branch >= 1, "--branch must be at least 1"),
-            (self.exploration >= 0, "--exploration must not be negative"),
-            (
-                self.action in ACTIONS,
-                f"unknown --action {self.action!r}; choose one of {_any(ACTIONS)}",
-            ),
-            (self.temperature >= 0, "--temperature must not be negative"),
-            (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
-            (
-                self.select in SELECT_MODES,
-                f"unknown --select {self.select!r}; choose one of {_any(SELECT_MODES)}",
-            ),
-            (self.max_reflections >= 0, "max_reflections must not be negative"),
-            (self.max_tokens is None or self.max_tokens >= 1, "--max-tokens must be at least 1"),
-            (self.max_path_tokens >= 1, "max_path_tokens must be at least 1"),
-            (self.max_step_tokens >= 1, "max_step_tokens must be at least 1"),
-            (self.max_depth is None or self.max_depth >= 1, "max_depth must be at least 1"),
-            (self.time_limit is None or self.time_limit > 0, "--time-limit must be positive"),
-            (self.early_stop >= 0, "--early-stop must not be negative (0 turns it off)"),
-            (self.parallel is None or self.parallel >= 1, "--parallel must be at least 1"),
-            (self.chunk >= 1, "chunk must be at least 1"),
-            (
-                self.reward in REWARDS,
-                f"unknown --reward {self.reward!r}; choose one of {_any(REWARDS)}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class CompletedRollout:
-    """One rollout that reached an answer."""
-
-    node_id: int
-    """The node the rollout started from (for an answer node completed by its own
-    continuation, that node)."""
-    answer: str
-    key: str
-    """`answer_key(answer)`: what votes and early stopping compare."""
-    reward: float
-    tokens: int
-    """Generated tokens of the whole path, root to the end of the rollout."""
-    closed: bool
-    text: str = field(repr=False, compare=False)
-    """The whole generated text after the prompt."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "node_id": self.node_id,
-            "answer": self.answer,
-            "key": self.key,
-            "reward": round(self.reward, 6),
-            "tokens": self.tokens,
-            "closed": self.closed,
-        }
-
-
-@dataclass(frozen=True)
-class SearchStats:
-    generated: int
-    """Tokens the model generated (sampled children and rollouts)."""
-    forced: int
-    """Tokens inserted by the search (reflection phrases)."""
-    prompt: int
-    evaluated: int
-    """Tokens the engine fed through the model: prompt and re-evaluated prefixes included."""
-    unique: int
-    """Tokens the search produced, each counted once: prompt + generated + forced. A perfect
-    prefix cache evaluates exactly these; anything above is a prefix evaluated again."""
-    wall_seconds: float
-    iterations: int
-    rollouts: int
-    completed: int
-    batches: int
-    duplicates: int
-    """Sampled children dropped because they repeated a sibling."""
-    split_batches: int
-    """Batches retried in smaller groups because the KV cache could not hold them at once."""
-    seed: int
-
-    @property
-    def eval_ratio(self) -> float:
-        """Evaluated / unique tokens: 1.0 means no prefix was evaluated twice."""
-        return self.evaluated / self.unique if self.unique else 0.0
-
-    @property
-    def tokens_per_second(self) -> float:
-        """Effective speed: generated tokens per wall second of the whole search."""
-        return self.generated / self.wall_seconds if self.wall_seconds > 0 else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["wall_seconds"] = round(self.wall_seconds, 3)
-        data["eval_ratio"] = round(self.eval_ratio, 4)
-        data["tokens_per_second"] = round(self.tokens_per_second, 2)
-        return data
-
-
-@dataclass(frozen=True)
-class SearchEvent:
-    """What the search reports to `on_event`. Treat `tree` as read-only; `snapshot()` turns the
-    event into plain data for a viewer (call it only when drawing: it walks the whole tree)."""
-
-    kind: str
-    """"start", "expand" (children added), "iteration" (values backed up) or "done"."""
-    iteration: int
-    iterations: int
-    tree: Tree
-    best_path: tuple[int, ...]
-    stats: SearchStats
-    answer: str | None = None
-    """The best answer so far, if any rollout completed."""
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "format": DOCUMENT_FORMAT,
-            "version": DOCUMENT_VERSION,
-            "event": self.kind,
-            "iteration": self.iteration,
-            "iterations": self.iterations,
-            "best_path": list(self.best_path),
-            "answer": self.answer,
-            "stats": self.stats.to_json(),
-            "tree": self.tree.to_json(full=False),
-        }
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    answer: str
-    """The final answer ("" when no rollout produced one)."""
-    thought: str
-    text: str
-    """The chosen path's whole generated text (the best partial path when nothing completed)."""
-    path: tuple[int, ...]
-    """Node ids from the root to the node whose rollout gave the answer."""
-    reward: float | None
-    complete: bool
-    """At least one rollout completed (the answer comes from one)."""
-    completed: tuple[CompletedRollout, ...]
-    stop_reason: str
-    interrupted: bool
-    stats: SearchStats
-    tree: Tree = field(repr=False)
-    config: SearchConfig = field(repr=False)
-
-    def summary(self) -> dict[str, Any]:
-        """Everything but the tree: what `marco solve --json` reports under "search"."""
-        return {
-            "stop_reason": self.stop_reason,
-            "interrupted": self.interrupted,
-            "complete": self.complete,
-            "reward": None if self.reward is None else round(self.reward, 6),
-            "path": list(self.path),
-            "nodes": len(self.tree),
-            "config": self.config.to_json(),
-            "stats": self.stats.to_json(),
-            "completed": [c.to_json() for c in self.completed],
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """The `--save-tree` document (`marco show` renders it)."""
-        return {
-            "format": DOCUMENT_FORMAT,
-            "version": DOCUMENT_VERSION,
-            "event": "done",
-            "iteration": self.stats.iterations,
-            "iterations": self.config.iterations,
-            "answer": self.answer,
-            "thought": self.thought,
-            "best_path": list(self.path),
-            **self.summary(),
-            "tree": self.tree.to_json(),
-        }
-
-
-def _any(names: Sequence[str] | dict[str, Any]) -> str:
-    return ", ".join(names)
-
-
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-
-
-def answer_key(answer: str) -> str:
-    """What two answers are compared by: the extracted final number when there is one, else the
-    whitespace-normalised text."""
-    try:
-        from marco_cli.bench.extract import extract_answer
-    except ImportError:  # pragma: no cover - the bench package ships with marco
-        numbers = _NUMBER.findall(answer)
-        number = numbers[-1].replace(",", "") if numbers else None
-    else:
-        number = extract_answer(answer)
-    if number:
-        return number
-    return " ".join(answer.split())
 
 
 def run_mcts(
@@ -594,7 +348,7 @@ class _Search:
 
     def _select(self, taken: AbstractSet[int] = frozenset()) -> Node | None:
         """Descend by UCT (unvisited children first) to a node without children; None when
-        every way down ends at a leaf already `taken` this round."""
+        every way down ends at a leaf already `taken` (in flight or rolling out)."""
         node = self.tree.root
         while node.children and node.terminal is None:
             children = [c for c in self.tree.children(node) if self._open(c, taken)]

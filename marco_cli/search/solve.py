@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from marco_cli.engine.base import Engine
-from marco_cli.search.mcts import SearchConfig, SearchEvent, SearchResult, run_mcts
+from marco_cli.search.config import SearchConfig
+from marco_cli.search.mcts import run_mcts
+from marco_cli.search.results import SearchEvent, SearchResult
 
 
 def search_config(options: Any) -> SearchConfig:

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from marco_cli.engine.base import Engine, Request, Sampling
-from marco_cli.search.mcts import SearchConfig, SearchEvent, SearchResult, run_mcts
+from marco_cli.search.config import SearchConfig
+from marco_cli.search.mcts import run_mcts
+from marco_cli.search.results import SearchEvent, SearchResult
 
 DEFAULT_QUESTION = (
     "A shop sells pencils at 3 for 2 dollars and pens at 4 dollars each. Tom buys 12 pencils "
