@@ -40,6 +40,9 @@ Mode = Literal["lines", "paragraphs", "whole"]
 MODES: tuple[str, ...] = ("lines", "paragraphs", "whole")
 STRATEGIES: tuple[str, ...] = ("direct", "cot", "mcts")
 DEFAULT_STRATEGY = "cot"
+SEARCH_DEFAULTS: dict[str, Any] = {"iterations": 8, "branch": 2, "early_stop": 3, "reflect": False}
+"""SearchConfig fields for strategy mcts: a translation is short, so a smaller tree than `solve`
+uses; no reflection (it makes small models drift away from the translation)."""
 
 _THOUGHT_ENDS = ("</Thought>", "<Output>")
 
@@ -786,9 +789,7 @@ class Translator:
 
         from marco_cli.search import SearchConfig, run_mcts
 
-        config = self.options.search or SearchConfig(
-            iterations=8, branch=2, early_stop=3, reflect=False
-        )
+        config = self.options.search or SearchConfig(**SEARCH_DEFAULTS)
         if config.seed is None and self.options.seed is not None:
             config = replace(config, seed=self.options.seed)
         path_tokens = job.thought_budget + job.out_budget + 16

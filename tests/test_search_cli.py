@@ -120,3 +120,19 @@ def test_save_tree_into_a_missing_folder_fails_before_searching(monkeypatch, cap
     code, out, err = run(capsys, "--save-tree", str(tmp_path / "no" / "t.json"), "What is 1?")
     assert code == 2 and "folder does not exist" in " ".join(err.split())
     assert engines[0].closed and engines[0].calls == []
+
+
+@pytest.mark.parametrize("command", ["solve", "translate", "bench"])
+def test_help_states_the_search_defaults_the_command_uses(command, capsys, monkeypatch) -> None:
+    from marco_cli.search import SearchConfig
+    from marco_cli.translate import SEARCH_DEFAULTS
+
+    defaults = SearchConfig(**SEARCH_DEFAULTS) if command == "translate" else SearchConfig()
+    monkeypatch.setenv("COLUMNS", "300")
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"search iterations (default {defaults.iterations})" in out
+    assert f"children per expansion (default {defaults.branch})" in out
+    assert f"answers agree (default {defaults.early_stop}; 0 off)" in out

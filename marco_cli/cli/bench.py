@@ -16,6 +16,14 @@ from typing import Annotated, Any
 import typer
 
 from marco_cli.cli import app
+from marco_cli.cli.mcts import (
+    BranchOpt,
+    EarlyStopOpt,
+    ExplorationOpt,
+    IterationsOpt,
+    SelectOpt,
+    TimeLimitOpt,
+)
 from marco_cli.cli.options import (
     ConfigOpt,
     CtxOpt,
@@ -84,25 +92,12 @@ def bench(
     samples: Annotated[
         int, typer.Option("--samples", "-k", min=1, help="Attempts per problem (Test@k).")
     ] = 1,
-    iterations: Annotated[
-        int | None, typer.Option("--iterations", min=1, help="MCTS iterations.")
-    ] = None,
-    branch: Annotated[
-        int | None, typer.Option("--branch", min=1, help="MCTS children per expansion.")
-    ] = None,
-    exploration: Annotated[
-        float | None, typer.Option("--exploration", min=0.0, help="MCTS UCT constant.")
-    ] = None,
-    select: Annotated[
-        str | None, typer.Option("--select", help="MCTS final answer: reward, visits or vote.")
-    ] = None,
-    early_stop: Annotated[
-        int | None,
-        typer.Option("--early-stop", min=0, help="MCTS: stop when N answers agree (0: off)."),
-    ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="MCTS: seconds per search.")
-    ] = None,
+    iterations: IterationsOpt = None,
+    branch: BranchOpt = None,
+    exploration: ExplorationOpt = None,
+    select: SelectOpt = None,
+    early_stop: EarlyStopOpt = None,
+    time_limit: TimeLimitOpt = None,
     search_tokens: Annotated[
         int | None,
         typer.Option(
@@ -589,12 +584,13 @@ def _translate(
     modes = (False, True) if glossary is None else (glossary,)
     search_config = None
     if "mcts" in names:
-        import dataclasses
 
         from marco_cli.search import SearchConfig
+        from marco_cli.translate import SEARCH_DEFAULTS
 
         overrides = {k: v for k, v in search.items() if v is not None}
-        search_config = dataclasses.replace(SearchConfig(), **overrides)
+        search_config = SearchConfig(**{**SEARCH_DEFAULTS, **overrides})
+        search_config.validate()
     translate_prompts = command_prompts("translate", settings)
     console = stderr_console()
     engine = open_engine(settings)

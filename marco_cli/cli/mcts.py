@@ -13,12 +13,35 @@ import typer
 
 from marco_cli.errors import ExitCode, MarcoError, UsageError
 
-IterationsOpt = Annotated[
-    int | None, typer.Option("--iterations", min=1, help="mcts: search iterations (default 16).")
-]
-BranchOpt = Annotated[
-    int | None, typer.Option("--branch", min=1, help="mcts: children per expansion (default 3).")
-]
+
+def budget_options(iterations: int, branch: int, early_stop: int) -> tuple[Any, Any, Any]:
+    """--iterations, --branch and --early-stop, whose help states the command's own defaults
+    (the CLI does not import the search to read them; tests check they agree)."""
+    return (
+        Annotated[
+            int | None,
+            typer.Option(
+                "--iterations", min=1, help=f"mcts: search iterations (default {iterations})."
+            ),
+        ],
+        Annotated[
+            int | None,
+            typer.Option(
+                "--branch", min=1, help=f"mcts: children per expansion (default {branch})."
+            ),
+        ],
+        Annotated[
+            int | None,
+            typer.Option(
+                "--early-stop",
+                min=0,
+                help=f"mcts: stop once this many answers agree (default {early_stop}; 0 off).",
+            ),
+        ],
+    )
+
+
+IterationsOpt, BranchOpt, EarlyStopOpt = budget_options(iterations=16, branch=3, early_stop=5)
 ExplorationOpt = Annotated[
     float | None,
     typer.Option("--exploration", min=0.0, help="mcts: UCT exploration constant (default √2)."),
@@ -30,12 +53,6 @@ ActionOpt = Annotated[
 SelectOpt = Annotated[
     str | None,
     typer.Option("--select", help="mcts: final answer by reward (default), visits or vote."),
-]
-EarlyStopOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--early-stop", min=0, help="mcts: stop once this many answers agree (default 5; 0 off)."
-    ),
 ]
 TimeLimitOpt = Annotated[
     float | None,

@@ -14,12 +14,10 @@ import typer
 from marco_cli.cli import app
 from marco_cli.cli.mcts import (
     ActionOpt,
-    BranchOpt,
-    EarlyStopOpt,
     ExplorationOpt,
-    IterationsOpt,
     SelectOpt,
     TimeLimitOpt,
+    budget_options,
 )
 from marco_cli.cli.options import (
     ConfigOpt,
@@ -37,9 +35,8 @@ from marco_cli.cli.options import (
 )
 from marco_cli.errors import ExitCode, UsageError
 
-# Search defaults for translating one unit: a translation is short, so a smaller tree than
-# `solve` uses; no reflection (it makes small models drift away from the translation).
-TRANSLATE_SEARCH = {"iterations": 8, "branch": 2, "early_stop": 3, "reflect": False}
+# marco_cli.translate.SEARCH_DEFAULTS, which this module does not import at start-up.
+IterationsOpt, BranchOpt, EarlyStopOpt = budget_options(iterations=8, branch=2, early_stop=3)
 
 
 @app.command()
@@ -224,8 +221,9 @@ def _search_config(
     if strategy != "mcts":
         return None
     from marco_cli.search import SearchConfig
+    from marco_cli.translate import SEARCH_DEFAULTS
 
-    values: dict[str, Any] = dict(TRANSLATE_SEARCH)
+    values: dict[str, Any] = dict(SEARCH_DEFAULTS)
     for key in (
         "iterations",
         "branch",
