@@ -161,6 +161,26 @@ def test_config_translate_section(capsys, monkeypatch, engine, tmp_path) -> None
     assert "- 你好: a greeting, from the config glossary" in prompt
 
 
+@pytest.mark.parametrize(
+    ("section", "args", "named"),
+    [
+        ("tgt: klingon", (), "tgt (config file) 'klingon'"),
+        ("tgt: klingon", ("--tgt", "xx"), "--tgt 'xx'"),
+        ("strategy: fast", (), "unknown strategy (config file) 'fast'"),
+        ("src: en\n  tgt: en", (), "src (config file) and tgt (config file) are both en"),
+    ],
+)
+def test_bad_config_values_are_named_as_config_keys(
+    capsys, monkeypatch, engine, tmp_path, section, args, named
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"translate:\n  {section}\n", encoding="utf-8")
+    code, out, err = run(capsys, monkeypatch, "--config", str(config), *args, "你好")
+    assert code == 2 and out == ""
+    assert err.startswith("marco: error: ") and named in err
+    assert not engine.prompts  # refused before any model work
+
+
 def test_output_is_streamed_unit_by_unit(monkeypatch, engine) -> None:
     out, err = io.StringIO(), io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)

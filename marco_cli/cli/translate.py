@@ -165,8 +165,11 @@ def translate(
         raise UsageError("--glossary and --no-glossary contradict each other; drop one")
     chosen = settings.get("strategy") or DEFAULT_STRATEGY
     if chosen not in STRATEGIES:
-        raise UsageError(f"unknown --strategy {chosen!r}; choose one of {', '.join(STRATEGIES)}")
-    source, target = _languages(settings)
+        raise UsageError(
+            f"unknown {_origin('strategy', strategy)} {chosen!r}; "
+            f"choose one of {', '.join(STRATEGIES)}"
+        )
+    source, target = _languages(settings, _origin("src", src), _origin("tgt", tgt))
     mode = "paragraphs" if paragraphs else "whole" if whole else "lines"
     files = [] if no_glossary else [*(settings.get("glossaries") or []), *(glossary or [])]
     search = _search_config(settings, chosen, max_tokens, temperature)
@@ -205,13 +208,18 @@ def translate(
     )
 
 
-def _languages(settings: dict[str, Any]) -> tuple[Any, Any]:
+def _origin(name: str, flag: Any) -> str:
+    """How an error names a setting: the flag when it was given, else the config file's key."""
+    return f"--{name}" if flag is not None else f"{name} (config file)"
+
+
+def _languages(settings: dict[str, Any], src_name: str, tgt_name: str) -> tuple[Any, Any]:
     from marco_cli.languages import parse_language
 
-    source = parse_language(settings.get("src") or "auto", "--src", allow_auto=True)
-    target = parse_language(settings.get("tgt") or "en", "--tgt")
+    source = parse_language(settings.get("src") or "auto", src_name, allow_auto=True)
+    target = parse_language(settings.get("tgt") or "en", tgt_name)
     if source is not None and source.code == target.code:
-        raise UsageError(f"--src and --tgt are both {source.code}; nothing to translate")
+        raise UsageError(f"{src_name} and {tgt_name} are both {source.code}; nothing to translate")
     return source, target
 
 
