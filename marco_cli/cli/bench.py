@@ -392,7 +392,8 @@ def _math(
         summarize,
         summary_table,
     )
-    from marco_cli.models import file_sha256, resolve_model
+    from marco_cli.files import file_sha256
+    from marco_cli.models import resolve_model
     from marco_cli.session import command_prompts, open_engine
 
     console = stderr_console()

@@ -61,7 +61,7 @@ def _print_models(rows: list, *, json_out: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from marco_cli.models import format_size
+    from marco_cli.files import format_size
 
     if json_out:
         write_result(json.dumps([row.to_dict() for row in rows], indent=2, ensure_ascii=False))

