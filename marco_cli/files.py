@@ -1,4 +1,5 @@
-"""Big files: their size as people read it, and their sha256, computed once per process."""
+"""Files: marco's cache folder, and big files' size as people read it and their sha256
+(computed once per process)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,12 @@ def format_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+def cache_dir() -> Path:
+    """marco's own cache folder: MARCO_CACHE_DIR, else the platform's user cache folder."""
+    if os.environ.get("MARCO_CACHE_DIR"):
+        return Path(os.environ["MARCO_CACHE_DIR"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("marco"))

@@ -458,7 +458,7 @@ class Cedict:
 def _cached_json(name: str, build: Callable[[Iterable[str]], dict[str, Any]]) -> dict[str, Any]:
     """`build(CC-CEDICT lines)`, kept as JSON in marco's cache folder until the dictionary file
     changes (parsing the 122k lines takes most of a second; reading the cache a few ms)."""
-    from marco_cli.demo import cache_dir
+    from marco_cli.files import cache_dir
 
     path = _cedict_path()
     stat = path.stat()
