@@ -269,6 +269,21 @@ def test_a_close_tag_split_over_two_chunks_still_ends_the_rollout():
         assert result.text == "a.\n</Thought>\n<Output>7</Output>", chunk
 
 
+def test_a_finished_path_does_not_soak_up_iterations_while_others_run():
+    # One child answers at once, the other reasons for a long while. Selecting the finished
+    # path only re-counts its value, so it must wait for the running iteration instead of
+    # taking every remaining iteration at once: the tree grows as in the one-at-a-time loop.
+    short = Doc("a.\n</Thought>\n<Output>1</Output>", 0.9)
+    long = Doc("b.\n" + "".join(f"s{i}.\n" for i in range(30)) + "</Thought>\n<Output>2</Output>")
+    sizes = {}
+    for parallel in (None, 1):
+        eng = engine(short, long, pick="index")
+        result = run(eng, iterations=8, branch=2, early_stop=0, reflect=False, parallel=parallel)
+        assert result.stats.iterations == 8
+        sizes[parallel] = len(result.tree)
+    assert sizes[None] == sizes[1] > 5  # drained, the tree stopped at 4 nodes
+
+
 def test_by_default_new_iterations_start_while_fewer_than_8_sequences_are_busy():
     eng = engine(A, A2, B, C, pick="index")
     s = search(eng, branch=4)

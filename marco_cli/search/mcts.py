@@ -248,6 +248,12 @@ class _Search:
             leaf = self._select(taken)
             if leaf is None:
                 break
+            settled = not self._expandable(leaf) and (leaf.visits > 0 or leaf.terminal is not None)
+            if settled and self.flights:
+                # Selecting a finished path only counts its value again. While iterations are
+                # running, wait for their values (the one-at-a-time loop would have them), or
+                # the remaining iterations all drain into this one path at once.
+                break
             self.leaves_started += 1
             self.iteration = self.leaves_started
             if self._expandable(leaf):
