@@ -136,3 +136,15 @@ def test_help_states_the_search_defaults_the_command_uses(command, capsys, monke
     assert f"search iterations (default {defaults.iterations})" in out
     assert f"children per expansion (default {defaults.branch})" in out
     assert f"answers agree (default {defaults.early_stop}; 0 off)" in out
+
+
+def test_search_config_lays_settings_over_a_commands_defaults() -> None:
+    from marco_cli.cli.mcts import search_config
+    from marco_cli.translate import SEARCH_DEFAULTS
+
+    settings = {"iterations": 3, "branch": None, "seed": 7, "reflect": None}
+    config = search_config(settings, max_tokens=None, temperature=0.5, defaults=SEARCH_DEFAULTS)
+    assert (config.iterations, config.branch, config.early_stop) == (3, 2, 3)
+    assert config.reflect is False and config.seed == 7 and config.temperature == 0.5
+    solve_default = search_config({}, max_tokens=None, temperature=None)
+    assert (solve_default.iterations, solve_default.branch, solve_default.reflect) == (16, 3, True)

@@ -100,15 +100,16 @@ def search_config(
     max_tokens: int | None,
     temperature: float | None,
     parallel: int | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> Any:
-    """A SearchConfig from resolved settings (None: the search's default). `max_tokens` and
-    `temperature` are the command-line flags only: for a search they mean the whole search's
-    token budget and the children's sampling temperature, not cot's per-answer values."""
+    """A SearchConfig from resolved settings over `defaults` (the command's own SearchConfig
+    fields; None: the search's). `max_tokens` and `temperature` are the command-line flags
+    only: for a search they mean the whole search's token budget and the children's sampling
+    temperature, not cot's or translate's per-answer values."""
     from marco_cli.search import SearchConfig
 
-    values: dict[str, Any] = {
-        k: settings.get(k) for k in SEARCH_KEYS if settings.get(k) is not None
-    }
+    values: dict[str, Any] = dict(defaults or {})
+    values.update({k: settings[k] for k in SEARCH_KEYS if settings.get(k) is not None})
     if max_tokens is not None:
         values["max_tokens"] = max_tokens
     if temperature is not None:

@@ -18,6 +18,7 @@ from marco_cli.cli.mcts import (
     SelectOpt,
     TimeLimitOpt,
     budget_options,
+    search_config,
 )
 from marco_cli.cli.options import (
     ConfigOpt,
@@ -172,7 +173,13 @@ def translate(
     source, target = _languages(settings, _origin("src", src), _origin("tgt", tgt))
     mode = "paragraphs" if paragraphs else "whole" if whole else "lines"
     files = [] if no_glossary else [*(settings.get("glossaries") or []), *(glossary or [])]
-    search = _search_config(settings, chosen, max_tokens, temperature)
+    search = None
+    if chosen == "mcts":
+        from marco_cli.translate import SEARCH_DEFAULTS
+
+        search = search_config(
+            settings, max_tokens=max_tokens, temperature=temperature, defaults=SEARCH_DEFAULTS
+        )
 
     input_text = _read_input(text)
     document = split_units(input_text, mode)
@@ -221,37 +228,6 @@ def _languages(settings: dict[str, Any], src_name: str, tgt_name: str) -> tuple[
     if source is not None and source.code == target.code:
         raise UsageError(f"{src_name} and {tgt_name} are both {source.code}; nothing to translate")
     return source, target
-
-
-def _search_config(
-    settings: dict[str, Any], strategy: str, max_tokens: int | None, temperature: float | None
-) -> Any:
-    if strategy != "mcts":
-        return None
-    from marco_cli.search import SearchConfig
-    from marco_cli.translate import SEARCH_DEFAULTS
-
-    values: dict[str, Any] = dict(SEARCH_DEFAULTS)
-    for key in (
-        "iterations",
-        "branch",
-        "exploration",
-        "action",
-        "select",
-        "early_stop",
-        "time_limit",
-    ):
-        if settings.get(key) is not None:
-            values[key] = settings[key]
-    if max_tokens is not None:
-        values["max_tokens"] = max_tokens
-    if temperature is not None:
-        values["temperature"] = temperature
-    if settings.get("seed") is not None:
-        values["seed"] = settings["seed"]
-    search = SearchConfig(**values)
-    search.validate()
-    return search
 
 
 def _read_input(argument: str | None) -> str:
