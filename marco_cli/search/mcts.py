@@ -187,8 +187,8 @@ class _Search:
         self.max_batch = 1 << 30
         self.overflows = 0
         self.iterations_done = 0
-        self.iteration = 0
         self.leaves_started = 0
+        """Iterations begun: the number of the latest, as events report it."""
         self.flights: dict[int, _Flight] = {}
         self.jobs: list[_Job] = []
         self.rollouts: list[CompletedRollout] = []
@@ -255,7 +255,6 @@ class _Search:
                 # the remaining iterations all drain into this one path at once.
                 break
             self.leaves_started += 1
-            self.iteration = self.leaves_started
             if self._expandable(leaf):
                 flight = self._take_off(leaf)
                 wanted = self._prepare_expansion(leaf)
@@ -779,7 +778,7 @@ class _Search:
         self.on_event(
             SearchEvent(
                 kind=kind,
-                iteration=self.iteration,
+                iteration=self.leaves_started,
                 iterations=self.config.iterations,
                 tree=self.tree,
                 best_path=best_path,
