@@ -173,7 +173,7 @@ def measure_search_speed(
     prompt: list[int],
     prompts: dict[str, Any],
     *,
-    config: SearchConfig | None = None,
+    config: SearchConfig = DEFAULT_SEARCH,
     single_tokens: int = 256,
     repeats: int = 1,
     on_event: Callable[[SearchEvent], None] | None = None,
@@ -188,7 +188,6 @@ def measure_search_speed(
     one: `measure_search_speed_fresh` gives every pair its own engine. Returns the report and
     the last search.
     """
-    config = _config(config)
     pairs: list[_Pair] = []
     for i in range(max(1, repeats)):
         pairs.append(_measure_pair(engine, prompt, prompts, config, single_tokens, i, on_event))
@@ -202,7 +201,7 @@ def measure_search_speed_fresh(
     question: str,
     prompts: dict[str, Any],
     *,
-    config: SearchConfig | None = None,
+    config: SearchConfig = DEFAULT_SEARCH,
     single_tokens: int = 256,
     repeats: int = 1,
     warmup_tokens: int = 32,
@@ -214,7 +213,6 @@ def measure_search_speed_fresh(
     both sides run on warm weights and a clean KV cache (the fairest comparison)."""
     from marco_cli.solve import question_tokens
 
-    config = _config(config)
     pairs: list[_Pair] = []
     name = backend = ""
     for i in range(max(1, repeats)):
@@ -231,10 +229,6 @@ def measure_search_speed_fresh(
         if on_pair is not None:
             on_pair(i, pairs[-1].single_rate, pairs[-1].search_rate)
     return _report(name, backend, config, pairs), pairs[-1].result
-
-
-def _config(config: SearchConfig | None) -> SearchConfig:
-    return DEFAULT_SEARCH if config is None else config
 
 
 @dataclass(frozen=True)
