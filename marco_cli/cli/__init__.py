@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from marco_cli import __version__
@@ -56,6 +55,39 @@ def error_line(message: str) -> None:
     stderr_console().print(f"[bold red]marco: error:[/] {escape(message)}", soft_wrap=True)
 
 
+def _click_class(name: str) -> type[Exception]:
+    """One of the exception classes of the click copy Typer runs on, found through what Typer
+    exports: Typer 0.29 vendors its own click, older versions use the click package, and the
+    two sets of classes do not match each other."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_ClickException = _click_class("ClickException")
+_ClickUsageError = _click_class("UsageError")
+
+
+def usage_error(exc: Exception, argv: list[str]) -> None:
+    """click's usage error, shortened to one `marco: error:` line and a hint to `--help`."""
+    error_line(exc.format_message())  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else _command_path(argv)
+    sys.stderr.write(f"Try '{path} --help' for help.\n")
+
+
+def _command_path(argv: list[str]) -> str:
+    """`marco` and the (sub)commands named at the start of `argv`, for errors raised before
+    click made a context for the command."""
+    command = typer.main.get_command(app)
+    path = ["marco"]
+    for arg in argv:
+        commands = getattr(command, "commands", None)
+        if not commands or arg not in commands:
+            break
+        command = commands[arg]
+        path.append(arg)
+    return " ".join(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
     debug = bool(os.environ.get("MARCO_DEBUG"))
@@ -66,11 +98,16 @@ def main(argv: list[str] | None = None) -> None:
             raise
         error_line(exc.message)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or end of input) at a prompt
+        if debug:
+            raise
         sys.exit(ExitCode.INTERRUPTED)
-    except KeyboardInterrupt:
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except _ClickException as exc:
+        if debug:
+            raise
+        if isinstance(exc, _ClickUsageError):
+            usage_error(exc, sys.argv[1:] if argv is None else argv)
+            sys.exit(ExitCode.USAGE)
+        error_line(exc.format_message())  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     sys.exit(result if isinstance(result, int) else ExitCode.OK)
