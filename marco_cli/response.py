@@ -2,11 +2,15 @@
 
 Small models (and Marco-o1 now and then) skip `</Thought>` and open `<Output>` directly, or stop
 without closing a tag; parsing is lenient so the user always gets the best available answer.
+
+`MarcoO1Format` is the part of a search task (`marco_cli.search.task.Task`) that this format
+decides; the reasoning and the translation tasks share it and differ in how answers compare.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 THOUGHT_OPEN = "<Thought>"
 THOUGHT_CLOSE = "</Thought>"
@@ -15,6 +19,9 @@ OUTPUT_CLOSE = "</Output>"
 
 THOUGHT_ENDS = (THOUGHT_CLOSE, OUTPUT_OPEN)
 """Either tag ends the thinking part of a response."""
+
+ANSWER_MARKERS: tuple[str, ...] = (THOUGHT_CLOSE, OUTPUT_OPEN, OUTPUT_CLOSE)
+"""Any of these starts the answer in a stream of reasoning (a stray `</Output>` too)."""
 
 
 @dataclass(frozen=True)
@@ -53,3 +60,31 @@ def parse_response(text: str) -> Response:
         closed = False
     thought = thought.replace(THOUGHT_CLOSE, "")
     return Response(thought=thought.strip(), answer=answer.strip(), closed=closed)
+
+
+@dataclass(frozen=True)
+class MarcoO1Format:
+    """The Marco-o1 format as a search task sees it: the answer starts at any of
+    `ANSWER_MARKERS` and is closed by `</Output>`, where a rollout stops; a path's text is
+    parsed after the assistant prefix the prompt ends with; reflection appends its phrase on a
+    new line. Subclasses add `answer_key`."""
+
+    assistant_prefix: str
+    """The text the prompt ends with inside the assistant turn (e.g. "<Thought>\n")."""
+    reflection_phrase: str = ""
+
+    answer_markers: ClassVar[tuple[str, ...]] = ANSWER_MARKERS
+    rollout_stops: ClassVar[tuple[str, ...]] = (OUTPUT_CLOSE,)
+
+    @property
+    def reflection(self) -> str:
+        return "\n" + self.reflection_phrase.strip()
+
+    def closed_end(self, text: str) -> int | None:
+        """Where the first closed answer in `text` ends (just after `</Output>`), or None."""
+        at = text.find(OUTPUT_CLOSE)
+        return None if at < 0 else at + len(OUTPUT_CLOSE)
+
+    def parse(self, text: str) -> Response:
+        """The thought and answer of a path's generated text."""
+        return parse_response(self.assistant_prefix + text)

@@ -788,17 +788,17 @@ class Translator:
         from dataclasses import replace
 
         from marco_cli.search import SearchConfig, run_mcts
+        from marco_cli.translation_task import TranslationTask
 
         config = self.options.search or SearchConfig(**SEARCH_DEFAULTS)
         if config.seed is None and self.options.seed is not None:
             config = replace(config, seed=self.options.seed)
         path_tokens = job.thought_budget + job.out_budget + 16
         config = replace(config, max_path_tokens=min(config.max_path_tokens, path_tokens))
-        search_prompts = {
-            "assistant_prefix": self.prompts["assistant_prefix_cot"],
-            "reflection": self.prompts.get("reflection", ""),
-        }
-        result = run_mcts(self.engine, job.prompt, config, search_prompts, on_event=on_event)
+        task = TranslationTask(
+            self.prompts["assistant_prefix_cot"], str(self.prompts.get("reflection", ""))
+        )
+        result = run_mcts(self.engine, job.prompt, config, task, on_event=on_event)
         if result.interrupted:
             raise KeyboardInterrupt
         evaluated = result.stats.evaluated - result.stats.generated

@@ -113,8 +113,8 @@ class FakeEngine:
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Patch model resolution, engine loading and solve(); returns the list of solve calls."""
     import marco_cli.models as models
+    import marco_cli.reasoning as solve_module
     import marco_cli.session as session
-    import marco_cli.solve as solve_module
     from marco_cli.models import ResolvedModel
 
     model_file = tmp_path / "fake.gguf"

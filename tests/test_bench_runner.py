@@ -263,7 +263,7 @@ def test_interrupted_search_writes_no_record(dataset, tmp_path: Path) -> None:
         def __call__(self, engine, question, options, prompts, **kwargs):
             result = super().__call__(engine, question, options, prompts)
             if question == "Q1200":
-                result.search = {"interrupted": True}
+                result.search_summary = {"interrupted": True}
             return result
 
     path = tmp_path / "r.jsonl"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from marco_cli.bench.report import render_markdown
-from marco_cli.bench.speed import peak_rss_mib, run_speed_suite, speed_table
+from marco_cli.bench.speed_suite import peak_rss_mib, run_speed_suite, speed_table
 from marco_cli.prompts import load_prompts
 
 
@@ -88,7 +88,7 @@ def test_speed_suite_through_the_cli(
 def test_single_decode_restarts_short_answers_from_the_prompt() -> None:
     from fake_engine import FakeEngine
 
-    from marco_cli.search.speed import single_decode
+    from marco_cli.bench.search_speed import single_decode
 
     answer = "Seven.</Output>"  # 15 tokens, then the end of the turn
     engine = FakeEngine("Q:", [answer])
@@ -100,3 +100,35 @@ def test_single_decode_restarts_short_answers_from_the_prompt() -> None:
     assert [call[0].max_tokens for call in timed] == [40, 25, 10]
     assert timed[0][0].sampling.temperature == 0  # greedy first, then fresh samples
     assert {call[0].sampling.seed for call in timed[1:]} == {1, 2}
+
+
+def test_speed_measurement_reports_both_speeds_and_the_ratio():
+    from fake_engine import Doc, FakeEngine
+
+    from marco_cli.bench.search_speed import measure_search_speed
+    from marco_cli.reasoning import ReasoningTask
+    from marco_cli.search import SearchConfig
+
+    docs = [
+        Doc(f"{w}1.\n</Thought>\n<Output>{n}</Output>", p)
+        for w, n, p in (("a", 1, 0.9), ("b", 2, 0.5))
+    ]
+    eng = FakeEngine("Q?", docs, pick="index")
+    config = SearchConfig(iterations=3, branch=3, seed=0, early_stop=0)
+    pairs = []
+    report, result = measure_search_speed(
+        eng,
+        eng.prompt_tokens(),
+        ReasoningTask("<Thought>\n"),
+        config=config,
+        single_tokens=50,
+        repeats=2,
+        on_pair=lambda i, single, search: pairs.append(i),
+    )
+    assert report.single_tokens == 100  # the fake ends its turn early: sampled again
+    assert report.search_tokens > result.stats.generated > 0  # two searches
+    assert report.branch == 3 and report.iterations == 6 and pairs == [0, 1]
+    assert len(report.pair_speedups) == 2
+    data = report.to_json()
+    assert {"speedup", "cpu_speedup", "eval_ratio", "meets_targets"} <= set(data)
+    assert any("speedup" in line for line in report.lines())

@@ -9,12 +9,13 @@ import pytest
 from fake_engine import Doc, FakeEngine
 
 from marco_cli.errors import ContextOverflowError, UsageError
+from marco_cli.reasoning import ReasoningTask
 from marco_cli.search import SearchConfig, SearchEvent, run_mcts
-from marco_cli.search import mcts as mcts_module
-from marco_cli.search.mcts import _Search
+from marco_cli.search import scheduler as scheduler_module
+from marco_cli.search.scheduler import Scheduler
 
 PHRASE = "Wait! Maybe I made some mistakes! I need to rethink from scratch."
-PROMPTS = {"assistant_prefix": "<Thought>\n", "reflection": PHRASE}
+TASK = ReasoningTask("<Thought>\n", PHRASE)
 
 A = Doc("a1.\na2.\n</Thought>\n<Output>1</Output>", 0.9)
 A2 = Doc("a1.\nx2.\n</Thought>\n<Output>4</Output>", 0.6)
@@ -28,44 +29,44 @@ def engine(*docs, **kwargs) -> FakeEngine:
     return FakeEngine("Q?", docs or (A, B, C), **kwargs)
 
 
-def search(eng: FakeEngine, **config) -> _Search:
+def search(eng: FakeEngine, **config) -> Scheduler:
     config.setdefault("seed", 0)
-    return _Search(eng, eng.prompt_tokens(), SearchConfig(**config), PROMPTS, None, None)
+    return Scheduler(eng, eng.prompt_tokens(), SearchConfig(**config), TASK, config["seed"])
 
 
 def run(eng: FakeEngine, **config):
     config.setdefault("seed", 0)
-    return run_mcts(eng, eng.prompt_tokens(), SearchConfig(**config), PROMPTS)
+    return run_mcts(eng, eng.prompt_tokens(), SearchConfig(**config), TASK)
 
 
-def texts(s: _Search, node) -> list[str]:
+def texts(s: Scheduler, node) -> list[str]:
     return [c.text for c in s.tree.children(node)]
 
 
-def expand(s: _Search, parents: list) -> list:
+def expand(s: Scheduler, parents: list) -> list:
     """One expansion of `parents` on its own (one batch); returns the new children that still
     need a rollout. The search itself interleaves this with rollouts in `_step`."""
-    planned = [(parent, s._prepare_expansion(parent)) for parent in parents]
+    planned = [(parent, s.expander.prepare(parent)) for parent in parents]
     planned = [(parent, wanted) for parent, wanted in planned if wanted > 0]
     if not planned:
         return []
-    share = s._budget_share(sum(wanted for _, wanted in planned))
+    share = s.budget_share(sum(wanted for _, wanted in planned))
     requests = []
     for parent, wanted in planned:
-        requests += s._expansion_requests(parent, wanted, share)
-    generations = iter(s._generate(requests))
+        requests += s.expander.requests(parent, wanted, share)
+    generations = iter(s.generate(requests))
     new = []
     for parent, wanted in planned:
-        new += s._finish_expansion(parent, [next(generations) for _ in range(wanted)], share)
+        new += s.expander.add_sampled(parent, [next(generations) for _ in range(wanted)], share)
     return new
 
 
-def evaluate(s: _Search, nodes: list) -> None:
+def evaluate(s: Scheduler, nodes: list) -> None:
     """Roll `nodes` out to their ends and back their values up, `chunk` tokens per batch."""
     for node in nodes:
-        s._start_job(node, None)
+        s.start_job(node, None)
     while s.jobs:
-        s._step([])
+        s.step([])
 
 
 # -- one iteration ----------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def test_backpropagation_adds_each_rollout_value_to_the_path():
     assert root.q == pytest.approx((0.9 + 0.5 + 0.7) / 3)
     # a second value below the first child reaches the root too
     grandchild = s.tree.add(new[0], "step", [1], [0.2], "z")
-    s._backup(grandchild, 0.3)
+    s.policy.backup(grandchild, 0.3)
     assert new[0].visits == 2 and new[0].value_sum == pytest.approx(1.2)
     assert root.visits == 4 and root.value_sum == pytest.approx(2.4)
 
@@ -114,12 +115,12 @@ def test_selection_takes_the_uct_best_child_and_unvisited_children_first():
     s = search(eng, branch=3, exploration=math.sqrt(2))
     evaluate(s, expand(s, [s.tree.root]))
     a, b, c = s.tree.children(s.tree.root)
-    assert s._select() is a  # equal exploration terms: the best Q wins
+    assert s.policy.select() is a  # equal exploration terms: the best Q wins
     a.visits, a.value_sum = 10, 9.0
     s.tree.root.visits = 12
-    assert s._select() is c  # now exploration outweighs a's value; c has the better Q
+    assert s.policy.select() is c  # now exploration outweighs a's value; c has the better Q
     fresh = s.tree.add(s.tree.root, "step", [1], [0.1], "fresh")
-    assert s._select() is fresh
+    assert s.policy.select() is fresh
 
 
 def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled():
@@ -128,7 +129,7 @@ def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled(
     evaluate(s, expand(s, [s.tree.root]))
     first = s.tree.children(s.tree.root)[0]
     assert first.text == "a1.\n" and first.rollout is not None
-    calls, duplicates = len(eng.calls), s.duplicates
+    calls, duplicates = len(eng.calls), s.expander.duplicates
     new = expand(s, [first])
     assert len(eng.calls) == calls + 1 and len(eng.calls[-1]) == 2  # K - 1 sampled
     reused, *others = s.tree.children(first)
@@ -138,7 +139,7 @@ def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled(
     assert first.rollout_used
     # the sampled "a2." repeats the reused child and is dropped; "x2." is new
     assert [n.text for n in others] == ["x2.\n"] and new == others
-    assert s.duplicates == duplicates + 1
+    assert s.expander.duplicates == duplicates + 1
     visits_before = first.visits
     evaluate(s, new)
     assert first.visits == visits_before + 1  # only the new child's rollout is backed up
@@ -159,12 +160,12 @@ def test_a_closed_thought_gets_an_answer_child_and_a_reflection_child():
     assert reflection.text == "\n" + PHRASE
     assert reflection.tokens == [ord(ch) for ch in "\n" + PHRASE]
     assert reflection.scores == [None] * len(reflection.tokens) and reflection.visits == 0
-    assert s.forced == len(reflection.tokens)
+    assert s.expander.forced == len(reflection.tokens)
 
     # the reflection is selected like any unvisited child and continued from
     for node in s.tree.children(s.tree.root)[:2]:
         node.visits, node.value_sum = 50, 0.0  # steer selection to c
-    assert s._select() is reflection
+    assert s.policy.select() is reflection
     calls = len(eng.calls)
     evaluate(s, expand(s, [reflection]))
     prompt = eng.calls[calls][0].prompt
@@ -214,7 +215,9 @@ def test_mini_step_children_have_exactly_n_tokens(action, size):
     lengths = [size]
     while node.rollout is not None and node.kind != "answer":
         node = (
-            s.tree.children(node)[0] if node.children else s._child_from_rollout(node, node.rollout)
+            s.tree.children(node)[0]
+            if node.children
+            else s.expander.child_from_rollout(node, node.rollout)
         )
         lengths.append(len(node.tokens))
     assert lengths[:-1] == [size] * (150 // size) + [150 % size]
@@ -226,22 +229,22 @@ def test_several_iterations_share_one_batch_with_virtual_loss():
     s = search(eng, branch=3, parallel=2)
     evaluate(s, expand(s, [s.tree.root]))
     before = {n.id: n.visits for n in s.tree}
-    rollouts_before = len(s.rollouts)
-    planned = s._fill()
+    rollouts_before = len(s.policy.rollouts)
+    planned = s.fill()
     leaves = [leaf for leaf, _ in planned]
     assert len(leaves) == 2 and leaves[0] is not leaves[1]  # distinct leaves in flight
     for leaf in leaves:  # a virtual visit along each path while in flight
         assert all(n.visits == before[n.id] + 1 for n in s.tree.path(leaf.id)[1:])
     calls = len(eng.calls)
-    s._step(planned)
+    s.step(planned)
     assert len(eng.calls) == calls + 1  # both expansions (and any rollouts) in ONE call
     prompts = {r.prompt for r in eng.calls[-1] if r.sampling.temperature > 0}
     assert prompts == {tuple(s.tree.state_tokens(leaf.id)) for leaf in leaves}
     while s.jobs or s.flights:
-        s._step([])
+        s.step([])
     assert s.iterations_done == 2 and not s.flights
     # landed: the virtual visits are gone; each new rollout added one real visit
-    assert s.tree.root.visits == before[0] + len(s.rollouts) - rollouts_before
+    assert s.tree.root.visits == before[0] + len(s.policy.rollouts) - rollouts_before
 
 
 def test_a_long_rollout_runs_in_chunks_and_its_place_is_refilled():
@@ -289,7 +292,7 @@ def test_by_default_new_iterations_start_while_fewer_than_8_sequences_are_busy()
     s = search(eng, branch=4)
     assert (s.parallel, s.load_target) == (8, 8)
     evaluate(s, expand(s, [s.tree.root]))
-    planned = s._fill()
+    planned = s.fill()
     assert sum(wanted for _, wanted in planned) >= 8 or len(planned) == len(s.flights)
     assert sum(wanted for _, wanted in planned[:-1]) < 8  # the last one went over the target
     fixed = search(engine(), branch=4, parallel=2)
@@ -348,9 +351,9 @@ def test_select_modes_reward_vote_and_visits():
     s = search(eng, iterations=1, early_stop=0, select="visits")
     evaluate(s, expand(s, [s.tree.root]))
     a, b, c = s.tree.children(s.tree.root)
-    assert s._best().answer == "1"
+    assert s.policy.best().answer == "1"
     b.visits = 5  # the most visited chain now goes through b
-    assert s._best().answer == "2" and s._best().reward == pytest.approx(0.5)
+    assert s.policy.best().answer == "2" and s.policy.best().reward == pytest.approx(0.5)
 
 
 def test_early_stop_when_enough_completed_rollouts_agree():
@@ -377,7 +380,7 @@ def test_token_budget_caps_what_the_search_generates():
 
 def test_time_limit(monkeypatch):
     clock = iter(range(10_000))
-    monkeypatch.setattr(mcts_module, "_now", lambda: float(next(clock)))
+    monkeypatch.setattr(scheduler_module, "_now", lambda: float(next(clock)))
     eng = engine()
     result = run(eng, iterations=1000, early_stop=0, time_limit=5.0)
     assert result.stop_reason == "time_limit"
@@ -410,7 +413,7 @@ def test_should_stop_ends_the_search_like_ctrl_c():
         engine(),
         engine().prompt_tokens(),
         SearchConfig(iterations=10, early_stop=0, seed=0),
-        PROMPTS,
+        TASK,
         should_stop=stop,
     )
     assert result.interrupted and result.stats.iterations < 10
@@ -438,9 +441,7 @@ def test_a_seeded_search_is_reproducible():
     second = run(engine(*docs), iterations=6, seed=11, early_stop=0)
     assert json.dumps(first.tree.to_json()) == json.dumps(second.tree.to_json())
     assert first.stats.seed == 11
-    unseeded = run_mcts(
-        engine(*docs), engine().prompt_tokens(), SearchConfig(iterations=1), PROMPTS
-    )
+    unseeded = run_mcts(engine(*docs), engine().prompt_tokens(), SearchConfig(iterations=1), TASK)
     assert isinstance(unseeded.stats.seed, int)  # drawn, and reported so it can be reused
 
 
@@ -451,7 +452,7 @@ def test_events_carry_neutral_snapshots():
         eng,
         eng.prompt_tokens(),
         SearchConfig(iterations=2, seed=0, early_stop=0),
-        PROMPTS,
+        TASK,
         on_event=events.append,
     )
     kinds = [e.kind for e in events]
@@ -491,35 +492,3 @@ def test_result_document_round_trips_the_tree():
 def test_bad_configs_are_usage_errors(field, value):
     with pytest.raises(UsageError):
         run(engine(), **{field: value})
-
-
-def test_speed_measurement_reports_both_speeds_and_the_ratio():
-    from marco_cli.search.speed import measure_search_speed, measure_search_speed_fresh
-
-    config = SearchConfig(iterations=3, branch=3, seed=0, early_stop=0)
-    eng = engine(pick="index")
-    pairs = []
-    report, result = measure_search_speed(
-        eng, eng.prompt_tokens(), PROMPTS, config=config, single_tokens=50, repeats=2,
-        on_pair=lambda i, single, search: pairs.append(i),
-    )  # fmt: skip
-    assert report.single_tokens == 100  # the fake ends its turn early: sampled again
-    assert report.search_tokens > result.stats.generated > 0  # two searches
-    assert report.branch == 3 and report.iterations == 6 and pairs == [0, 1]
-    assert len(report.pair_speedups) == 2
-    data = report.to_json()
-    assert {"speedup", "cpu_speedup", "eval_ratio", "meets_targets"} <= set(data)
-    assert any("speedup" in line for line in report.lines())
-
-    fresh: list[FakeEngine] = []
-
-    def open_engine() -> FakeEngine:
-        fresh.append(FakeEngine("<assistant><Thought>\n", (A, B, C), fallback=FALLBACK))
-        return fresh[-1]
-
-    prompts = {**PROMPTS, "system_zh": "system"}
-    report, _ = measure_search_speed_fresh(
-        open_engine, "Q?", prompts, config=config, single_tokens=50, repeats=2
-    )
-    assert len(fresh) == 2 and all(e.closed for e in fresh)  # one engine per pair
-    assert report.single_tokens == 100 and report.iterations == 6

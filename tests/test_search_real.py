@@ -11,8 +11,8 @@ import pytest
 from marco_cli.cli import main
 from marco_cli.engine.base import Request
 from marco_cli.prompts import load_prompts
+from marco_cli.reasoning import ReasoningTask, question_tokens
 from marco_cli.search import SearchConfig, run_mcts
-from marco_cli.solve import question_tokens
 
 PROMPTS = load_prompts("solve")
 
@@ -33,7 +33,7 @@ def tiny_search(engine, **config):
     )
     values.update(config)
     prompt = question_tokens(engine, "What is 2+3?", PROMPTS)
-    return run_mcts(engine, prompt, SearchConfig(**values), PROMPTS)
+    return run_mcts(engine, prompt, SearchConfig(**values), ReasoningTask.from_prompts(PROMPTS))
 
 
 @pytest.mark.tiny

@@ -13,13 +13,13 @@ from rich.console import Console
 
 from marco_cli.cli import main
 from marco_cli.errors import UsageError
+from marco_cli.reasoning import ReasoningTask
 from marco_cli.search import SearchConfig, run_mcts
-from marco_cli.ui.tree import LiveTree, load_tree_document, print_tree, render_tree
+from marco_cli.ui.live_tree import LiveTree, load_tree_document, print_tree, render_tree
 
-PROMPTS = {
-    "assistant_prefix": "<Thought>\n",
-    "reflection": "Wait! Maybe I made some mistakes! I need to rethink from scratch.",
-}
+TASK = ReasoningTask(
+    "<Thought>\n", "Wait! Maybe I made some mistakes! I need to rethink from scratch."
+)
 DOCS = (
     Doc("a1.\na2.\n</Thought>\n<Output>1</Output>", 0.9),
     Doc("a1.\nx2.\n</Thought>\n<Output>4</Output>", 0.6),
@@ -35,7 +35,7 @@ def fake() -> FakeEngine:
 def search(iterations: int = 10, **kwargs):
     eng = fake()
     config = SearchConfig(iterations=iterations, seed=3, early_stop=0)
-    return run_mcts(eng, eng.prompt_tokens(), config, PROMPTS, **kwargs)
+    return run_mcts(eng, eng.prompt_tokens(), config, TASK, **kwargs)
 
 
 def terminal(height: int = 60, width: int = 100) -> tuple[Console, io.StringIO]:

@@ -9,16 +9,17 @@ import pytest
 
 from marco_cli.engine.base import TokenLogprobs
 from marco_cli.errors import UsageError
+from marco_cli.response import ANSWER_MARKERS
 from marco_cli.search import (
     ConfidenceReward,
     PathSample,
     Tree,
     action_rule,
-    answer_key,
     get_reward,
     token_confidence,
 )
-from marco_cli.search.tree import Rollout, uct_score
+from marco_cli.search.tree import Rollout
+from marco_cli.search.uct import uct_score
 
 
 def chars(text: str) -> list[int]:
@@ -86,7 +87,7 @@ def test_unknown_reward_is_a_usage_error():
     ],
 )
 def test_step_action_ends_at_a_line_or_before_the_thought_closes(text, first):
-    split = action_rule("step").split(chars(text), detok)
+    split = action_rule("step", ANSWER_MARKERS).split(chars(text), detok)
     assert not split.answer
     assert detok(chars(text)[: split.n]) == first
 
@@ -95,18 +96,20 @@ def test_step_action_ends_at_a_line_or_before_the_thought_closes(text, first):
     "text", ["</Thought>\n<Output>5</Output>", "\n<Output>5</Output>", "  </Output>"]
 )
 def test_a_stream_that_starts_by_closing_the_thought_is_one_answer_action(text):
-    split = action_rule("step").split(chars(text), detok)
+    split = action_rule("step", ANSWER_MARKERS).split(chars(text), detok)
     assert split.answer and split.n == len(text)
 
 
 def test_step_action_is_capped():
-    split = action_rule("step", max_step_tokens=8).split(chars("a" * 30 + "\n"), detok)
+    split = action_rule("step", ANSWER_MARKERS, max_step_tokens=8).split(
+        chars("a" * 30 + "\n"), detok
+    )
     assert split.n == 8
 
 
 @pytest.mark.parametrize(("name", "size"), [("mini-64", 64), ("mini-32", 32)])
 def test_mini_steps_are_exactly_n_tokens_or_fewer_at_the_end_of_the_thought(name, size):
-    rule = action_rule(name)
+    rule = action_rule(name, ANSWER_MARKERS)
     assert rule.kind == "mini" and rule.max_tokens == size
     long = "x\n" * 100
     assert rule.split(chars(long), detok).n == size  # newlines do not end a mini-step
@@ -122,22 +125,13 @@ def test_a_token_straddling_the_close_goes_to_the_answer():
     def vocab_detok(ids):
         return "".join(vocab[i] for i in ids)
 
-    split = action_rule("mini-32").split(tokens, vocab_detok)
+    split = action_rule("mini-32", ANSWER_MARKERS).split(tokens, vocab_detok)
     assert split == type(split)(1, False)
 
 
 def test_unknown_action_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown action"):
-        action_rule("sentence")
-
-
-# -- answers ----------------------------------------------------------------------------------
-
-
-def test_answer_key_compares_final_numbers_else_the_stripped_text():
-    assert answer_key("The answer is 1,234.") == "1234"
-    assert answer_key("It costs $18.00") == answer_key("18")
-    assert answer_key("  Paris\n is  nice ") == "Paris is nice"
+        action_rule("sentence", ANSWER_MARKERS)
 
 
 # -- tree -------------------------------------------------------------------------------------

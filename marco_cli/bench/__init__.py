@@ -14,6 +14,7 @@ Everything the CLI does can be done from here:
 
 from __future__ import annotations
 
+from marco_cli.answers import answers_match, extract_answer, parse_number
 from marco_cli.bench.chrf import chrf_corpus, chrf_sentence
 from marco_cli.bench.datasets import (
     MGSM_LANGUAGES,
@@ -25,7 +26,6 @@ from marco_cli.bench.datasets import (
     read_problems,
     select_problems,
 )
-from marco_cli.bench.extract import answers_match, extract_answer, parse_number
 from marco_cli.bench.progress import BenchProgress, PlainProgress
 from marco_cli.bench.report import (
     TextTable,

@@ -1,4 +1,4 @@
-"""Run strategies over benchmark problems through `marco_cli.solve.solve` and record results.
+"""Run strategies over benchmark problems through `marco_cli.reasoning.solve`; record results.
 
 The runner owns only the bookkeeping: which (dataset, problem, strategy, sample) attempts are
 still to do, the options each attempt runs with, answer checking, and the record written to
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marco_cli import __version__
+from marco_cli.answers import answers_match, extract_answer
 from marco_cli.bench.datasets import Dataset, Problem
-from marco_cli.bench.extract import answers_match, extract_answer
 from marco_cli.bench.store import ResultStore
 from marco_cli.errors import ContextOverflowError, UsageError
 
@@ -167,7 +167,7 @@ def _search_config(spec: StrategySpec, options: BenchOptions, seed: int | None) 
 
 def solve_options_for(spec: StrategySpec, options: BenchOptions, sample: int = 0) -> Any:
     """The `SolveOptions` of one attempt."""
-    from marco_cli.solve import SolveOptions
+    from marco_cli.reasoning import SolveOptions
 
     return SolveOptions(
         strategy=spec.strategy,
@@ -298,7 +298,7 @@ def run_bench(
     and `Interrupted` propagate after the finished records are safely written.
     """
     if solve_fn is None:
-        from marco_cli.solve import solve as solve_fn
+        from marco_cli.reasoning import solve as solve_fn
     planned = plan_options(datasets, strategies, options)
     check_resume(store, model, planned, datasets)
     solve_opts = {
@@ -438,7 +438,7 @@ def _attempt(
             "error": exc.message,
             **tail,
         }
-    search = getattr(result, "search", None)
+    search = getattr(result, "search_summary", None)
     if isinstance(search, dict) and search.get("interrupted"):
         # Ctrl-C inside the search: its answer is partial, so no record; the run stops here.
         raise KeyboardInterrupt
@@ -458,7 +458,7 @@ def _attempt(
         "first_token_seconds": _round(getattr(result, "first_token_seconds", None)),
         "reward": _round(result.reward, 6),
         "reflections": getattr(result, "reflections", 0),
-        "search": getattr(result, "search", None),
+        "search": getattr(result, "search_summary", None),
         "error": None,
         **tail,
     }

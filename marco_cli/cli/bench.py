@@ -514,7 +514,7 @@ def _speed(
     json_out: bool,
 ) -> None:
     from marco_cli.bench import render_markdown
-    from marco_cli.bench.speed import run_speed_suite, speed_table
+    from marco_cli.bench.speed_suite import run_speed_suite, speed_table
     from marco_cli.session import command_prompts, open_engine
 
     solve_prompts = command_prompts("solve", settings)

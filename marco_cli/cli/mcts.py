@@ -137,9 +137,9 @@ def run_search(
 ) -> None:
     """Run the search with the live tree on a terminal, write the answer, save the tree, and
     exit 130 when interrupted or 3 when no rollout completed."""
-    from marco_cli.solve import solve as run_solve
+    from marco_cli.reasoning import solve as run_solve
     from marco_cli.ui.console import stderr_console, write_result
-    from marco_cli.ui.tree import LiveTree, print_tree
+    from marco_cli.ui.live_tree import LiveTree, print_tree
 
     console = stderr_console()
     if save_tree is not None and not save_tree.parent.is_dir():
@@ -154,7 +154,7 @@ def run_search(
         if live is not None:
             live.stop()
         engine.close()
-    searched = result.tree  # the SearchResult
+    searched = result.search_result
     if save_tree is not None:
         _save(save_tree, searched.to_json())
     if live is None and tree:
@@ -164,7 +164,7 @@ def run_search(
         write_result(json.dumps(result.to_json(), ensure_ascii=False))
     elif result.complete:
         write_result(result.answer)
-    interrupted = bool(result.search and result.search.get("interrupted"))
+    interrupted = bool(result.search_summary and result.search_summary.get("interrupted"))
     if not result.complete:
         why = "interrupted before any" if interrupted else "the search completed no"
         console.print(

@@ -27,7 +27,7 @@ def show(
     """Draw a saved search tree: each node's kind, visits N, value Q, confidence and text."""
     from rich.console import Console
 
-    from marco_cli.ui.tree import load_tree_document, print_tree
+    from marco_cli.ui.live_tree import load_tree_document, print_tree
 
     doc = load_tree_document(file)
     print_tree(Console(highlight=False, soft_wrap=False), doc, max_lines=max_lines)

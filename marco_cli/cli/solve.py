@@ -83,9 +83,9 @@ def solve(
     save_tree: SaveTreeOpt = None,
 ) -> None:
     """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
+    from marco_cli.reasoning import SolveOptions
+    from marco_cli.reasoning import solve as run_solve
     from marco_cli.session import command_prompts, command_settings, open_engine
-    from marco_cli.solve import SolveOptions
-    from marco_cli.solve import solve as run_solve
     from marco_cli.ui.stream import ThoughtStream
 
     settings = command_settings(

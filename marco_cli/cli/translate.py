@@ -318,7 +318,7 @@ def _run(
     try:
         translator = Translator(engine, prompts, options, glossary)
         if strategy == "mcts" and pending == 1 and console.is_terminal:
-            from marco_cli.ui.tree import LiveTree
+            from marco_cli.ui.live_tree import LiveTree
 
             live_tree = LiveTree(console, keep=False)
             live_tree.start()

@@ -83,7 +83,7 @@ class Generation:
 
 @dataclass
 class EngineStats:
-    """Running totals since the engine was created (or `reset()`)."""
+    """Running totals since the engine was created."""
 
     evaluated: int = 0
     """Tokens fed through the model: prompt tokens not in the cache plus generated tokens."""
@@ -91,11 +91,6 @@ class EngineStats:
     decode_seconds: float = 0.0
     batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
-
-    def reset(self) -> None:
-        self.evaluated = self.generated = self.batches = 0
-        self.decode_seconds = 0.0
-        self.batch_sizes.clear()
 
 
 TextCallback = Callable[[int, str], None]

@@ -1,15 +1,15 @@
-"""Monte Carlo Tree Search over reasoning steps, independent of the engine's implementation and
-of the UI: `run_mcts(engine, prompt_tokens, SearchConfig(...), prompts)` → `SearchResult`."""
+"""Monte Carlo Tree Search over reasoning steps, independent of the engine's implementation, of
+the UI and of what is searched for: `run_mcts(engine, prompt_tokens, SearchConfig(...), task)`
+→ `SearchResult`, where the `Task` says what actions and answers are."""
 
 from marco_cli.search.actions import ACTIONS, ActionRule, action_rule
 from marco_cli.search.config import SELECT_MODES, SearchConfig
 from marco_cli.search.mcts import run_mcts
 from marco_cli.search.results import (
-    CompletedRollout,
+    RolloutRecord,
     SearchEvent,
     SearchResult,
     SearchStats,
-    answer_key,
 )
 from marco_cli.search.reward import (
     REWARDS,
@@ -19,6 +19,7 @@ from marco_cli.search.reward import (
     get_reward,
     token_confidence,
 )
+from marco_cli.search.task import Task
 from marco_cli.search.tree import Node, Rollout, Tree
 
 __all__ = [
@@ -26,19 +27,19 @@ __all__ = [
     "REWARDS",
     "SELECT_MODES",
     "ActionRule",
-    "CompletedRollout",
     "ConfidenceReward",
     "Node",
     "PathSample",
     "Reward",
     "Rollout",
+    "RolloutRecord",
     "SearchConfig",
     "SearchEvent",
     "SearchResult",
     "SearchStats",
+    "Task",
     "Tree",
     "action_rule",
-    "answer_key",
     "get_reward",
     "run_mcts",
     "token_confidence",

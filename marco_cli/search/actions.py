@@ -7,8 +7,9 @@ Three granularities, chosen with `--action`:
   the thought; capped at `max_step_tokens` (256) for models that write very long lines.
 - ``mini-64`` / ``mini-32``: exactly 64 / 32 tokens, or fewer at the end of the thought.
 
-For every granularity an action also ends *before* the thought closes: at `</Thought>` or
-`<Output>` (or a stray `</Output>`), since small models often skip `</Thought>`. What follows
+For every granularity an action also ends *before* the thought closes: at one of the task's
+answer markers — for Marco-o1 `</Thought>` or `<Output>` (or a stray `</Output>`), since small
+models often skip `</Thought>` (see `task.py`). What follows
 the close — the closing tag, the answer and `</Output>` — is one *answer* action, whatever the
 granularity: the answer is the leaf that the thought decides. So the node before an answer action
 holds the whole thought without its close, which is where a reflection is inserted.
@@ -26,10 +27,6 @@ from dataclasses import dataclass
 
 from marco_cli.engine.base import find_stop
 from marco_cli.errors import UsageError
-from marco_cli.response import OUTPUT_CLOSE, OUTPUT_OPEN, THOUGHT_CLOSE
-
-ANSWER_MARKERS: tuple[str, ...] = (THOUGHT_CLOSE, OUTPUT_OPEN, OUTPUT_CLOSE)
-"""Any of these starts the answer action."""
 
 STEP_BOUNDARY = "\n"
 ACTIONS: tuple[str, ...] = ("step", "mini-64", "mini-32")
@@ -54,18 +51,20 @@ class ActionRule:
     """The node kind of a thought action: "step" or "mini"."""
     max_tokens: int
     boundaries: tuple[str, ...]
+    answer_markers: tuple[str, ...]
+    """Any of these starts the answer action (the task's)."""
 
     @property
     def stops(self) -> tuple[str, ...]:
         """Stop strings for generating one action."""
-        return (*self.boundaries, *ANSWER_MARKERS)
+        return (*self.boundaries, *self.answer_markers)
 
     def split(self, tokens: Sequence[int], detokenize: Detokenize) -> Split:
         """Where the first action of `tokens` (continuing some state) ends."""
         if not tokens:
             return Split(0, False)
         text = detokenize(tokens)
-        marker = _first_marker(text)
+        marker = _first_marker(text, self.answer_markers)
         n = min(len(tokens), self.max_tokens)
         if marker is not None:
             if not text[:marker].strip():
@@ -81,16 +80,18 @@ class ActionRule:
         return Split(n, False)
 
 
-def action_rule(name: str, max_step_tokens: int = DEFAULT_MAX_STEP_TOKENS) -> ActionRule:
+def action_rule(
+    name: str, answer_markers: tuple[str, ...], max_step_tokens: int = DEFAULT_MAX_STEP_TOKENS
+) -> ActionRule:
     if name == "step":
-        return ActionRule("step", "step", max_step_tokens, (STEP_BOUNDARY,))
+        return ActionRule("step", "step", max_step_tokens, (STEP_BOUNDARY,), answer_markers)
     if name in ("mini-64", "mini-32"):
-        return ActionRule(name, "mini", int(name.split("-")[1]), ())
+        return ActionRule(name, "mini", int(name.split("-")[1]), (), answer_markers)
     raise UsageError(f"unknown action {name!r}; choose one of {', '.join(ACTIONS)}")
 
 
-def _first_marker(text: str) -> int | None:
-    found = [i for i in (text.find(m) for m in ANSWER_MARKERS) if i >= 0]
+def _first_marker(text: str, markers: tuple[str, ...]) -> int | None:
+    found = [i for i in (text.find(m) for m in markers) if i >= 0]
     return min(found) if found else None
 
 

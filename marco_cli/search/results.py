@@ -1,12 +1,11 @@
-"""What a search reports: the result, its statistics, completed rollouts, and the events a
-viewer receives while it runs (plain data through `to_json()` / `snapshot()`)."""
+"""What a search reports: the result, its statistics, the record of each rollout, and the
+events a viewer receives while it runs (plain data through `to_json()` / `snapshot()`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from marco_cli.bench.extract import extract_answer
 from marco_cli.search.config import SearchConfig
 from marco_cli.search.tree import Tree
 
@@ -15,15 +14,16 @@ DOCUMENT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class CompletedRollout:
-    """One rollout that reached an answer."""
+class RolloutRecord:
+    """One rollout that ended: with a completed answer (then it is a candidate for the result)
+    or not (cut by the path's token limit or the budget, or ended without an answer)."""
 
     node_id: int
     """The node the rollout started from (for an answer node completed by its own
     continuation, that node)."""
     answer: str
     key: str
-    """`answer_key(answer)`: what votes and early stopping compare."""
+    """The task's `answer_key(answer)`: what votes and early stopping compare."""
     reward: float
     tokens: int
     """Generated tokens of the whole path, root to the end of the rollout."""
@@ -124,7 +124,8 @@ class SearchResult:
     reward: float | None
     complete: bool
     """At least one rollout completed (the answer comes from one)."""
-    completed: tuple[CompletedRollout, ...]
+    completed: tuple[RolloutRecord, ...]
+    """The rollouts that completed an answer, in order."""
     stop_reason: str
     """"iterations", "early_stop", "max_tokens", "time_limit", "interrupted" or "exhausted"
     (no node left to expand)."""
@@ -161,9 +162,3 @@ class SearchResult:
             **self.summary(),
             "tree": self.tree.to_json(),
         }
-
-
-def answer_key(answer: str) -> str:
-    """What two answers are compared by: the extracted final number when there is one, else the
-    whitespace-normalised text."""
-    return extract_answer(answer) or " ".join(answer.split())

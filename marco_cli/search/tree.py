@@ -15,17 +15,11 @@ derived fields (q, confidence, children, n_tokens) for renderers, which `from_js
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-NodeKind = Literal["root", "step", "mini", "reflection", "answer"]
 NODE_KINDS: tuple[str, ...] = ("root", "step", "mini", "reflection", "answer")
-
-Terminal = Literal["answer", "eos", "length"]
-"""Why a node ends its path: `</Output>` closed, the model ended its turn, or the path's token
-limit was reached."""
 
 
 def mean_confidence(scores: Sequence[float | None]) -> float | None:
@@ -96,6 +90,8 @@ class Node:
     visits: int = 0
     value_sum: float = 0.0
     terminal: str | None = None
+    """Why the node ends its path: "answer" (the answer closed), "eos" (the model ended its
+    turn) or "length" (the path's token limit); None while it can go on."""
     answer: str | None = None
     """The extracted answer, for terminal nodes whose path produced one."""
     rollout: Rollout | None = None
@@ -311,10 +307,3 @@ class Tree:
                     raise ValueError(f"node {node.id} names a missing child {child}")
         tree._next_id = int(data.get("next_id", max(tree.nodes) + 1))
         return tree
-
-
-def uct_score(child: Node, parent_visits: int, exploration: float) -> float:
-    """UCT of `child`: Q + c * sqrt(ln N(parent) / N(child)); +inf while unvisited."""
-    if child.visits == 0:
-        return math.inf
-    return child.q + exploration * math.sqrt(math.log(max(parent_visits, 1)) / child.visits)

@@ -1,4 +1,5 @@
-"""How fast a search runs compared with plain decoding, on one loaded engine.
+"""How fast a search runs compared with plain decoding, on one loaded engine (the search part
+of `marco bench --suite speed`, see `speed_suite.py`).
 
 `measure_search_speed` times, in one run and on the same engine and question:
 
@@ -8,8 +9,7 @@
    selection, batched expansions and rollouts, rewards and bookkeeping.
 
 It reports both speeds in generated tokens per second, their ratio, and the search's
-evaluated / unique tokens (how much of the tree the engine evaluated more than once). Used by
-`benchmarks/search_speed.py` and meant for a `marco bench --suite speed`.
+evaluated / unique tokens (how much of the tree the engine evaluated more than once).
 
 On a machine shared with other work, wall-clock speeds swing with the load; run several pairs
 (`repeats`) back to back, and compare CPU time as well (`process_time`, meaningful with one
@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marco_cli.engine.base import Engine, Request, Sampling
-from marco_cli.search.config import SearchConfig
-from marco_cli.search.mcts import run_mcts
-from marco_cli.search.results import SearchEvent, SearchResult
+from marco_cli.search import SearchConfig, SearchEvent, SearchResult, Task, run_mcts
 
 DEFAULT_QUESTION = (
     "A shop sells pencils at 3 for 2 dollars and pens at 4 dollars each. Tom buys 12 pencils "
@@ -171,7 +169,7 @@ def single_decode(engine: Engine, prompt: list[int], tokens: int) -> _Timing:
 def measure_search_speed(
     engine: Engine,
     prompt: list[int],
-    prompts: dict[str, Any],
+    task: Task,
     *,
     config: SearchConfig = DEFAULT_SEARCH,
     single_tokens: int = 256,
@@ -185,50 +183,14 @@ def measure_search_speed(
     to back and the totals are compared; `on_pair(i, single tokens/s, search tokens/s)` reports
     each pair. Mind that llama.cpp attends over every used cell of its unified KV cache, so a
     single decode after a search (or other work) on the same engine runs slower than on a clean
-    one: `measure_search_speed_fresh` gives every pair its own engine. Returns the report and
-    the last search.
+    one. Returns the report and the last search.
     """
     pairs: list[_Pair] = []
     for i in range(max(1, repeats)):
-        pairs.append(_measure_pair(engine, prompt, prompts, config, single_tokens, i, on_event))
+        pairs.append(_measure_pair(engine, prompt, task, config, single_tokens, i, on_event))
         if on_pair is not None:
             on_pair(i, pairs[-1].single_rate, pairs[-1].search_rate)
     return _report(engine.model_name, engine.backend, config, pairs), pairs[-1].result
-
-
-def measure_search_speed_fresh(
-    open_engine: Callable[[], Engine],
-    question: str,
-    prompts: dict[str, Any],
-    *,
-    config: SearchConfig = DEFAULT_SEARCH,
-    single_tokens: int = 256,
-    repeats: int = 1,
-    warmup_tokens: int = 32,
-    on_event: Callable[[SearchEvent], None] | None = None,
-    on_pair: Callable[[int, float, float], None] | None = None,
-) -> tuple[SpeedReport, SearchResult]:
-    """Like `measure_search_speed`, but every (single decode, search) pair runs on a fresh
-    engine from `open_engine`, after `warmup_tokens` untimed tokens on another prompt, so that
-    both sides run on warm weights and a clean KV cache (the fairest comparison)."""
-    from marco_cli.solve import question_tokens
-
-    pairs: list[_Pair] = []
-    name = backend = ""
-    for i in range(max(1, repeats)):
-        engine = open_engine()
-        try:
-            name, backend = engine.model_name, engine.backend
-            if warmup_tokens > 0:
-                warm = engine.tokenize("Count from one to fifty in words:", special=False)
-                engine.generate(Request(prompt=tuple(warm), max_tokens=warmup_tokens))
-            prompt = question_tokens(engine, question, prompts)
-            pairs.append(_measure_pair(engine, prompt, prompts, config, single_tokens, i, on_event))
-        finally:
-            engine.close()
-        if on_pair is not None:
-            on_pair(i, pairs[-1].single_rate, pairs[-1].search_rate)
-    return _report(name, backend, config, pairs), pairs[-1].result
 
 
 @dataclass(frozen=True)
@@ -250,7 +212,7 @@ class _Pair:
 def _measure_pair(
     engine: Engine,
     prompt: list[int],
-    prompts: dict[str, Any],
+    task: Task,
     config: SearchConfig,
     single_tokens: int,
     index: int,
@@ -260,7 +222,7 @@ def _measure_pair(
     before = len(engine.stats.batch_sizes)
     start_cpu = time.process_time()
     config_i = dataclasses.replace(config, seed=(config.seed or 0) + index)
-    result = run_mcts(engine, prompt, config_i, prompts, on_event=on_event)
+    result = run_mcts(engine, prompt, config_i, task, on_event=on_event)
     cpu = time.process_time() - start_cpu
     stats = result.stats
     search = _Timing(stats.generated, stats.wall_seconds, cpu)

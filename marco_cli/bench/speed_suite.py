@@ -5,9 +5,9 @@ order so that every figure has the conditions it claims:
 
 1. time to first token: the cold question prompt (nothing cached) evaluated plus one token;
 2. an MCTS search on the question against single-sequence decoding of the same question just
-   before it — both timed by `marco_cli.search.speed.measure_search_speed`, the search
-   library's own measurement (`DEFAULT_SEARCH`: branch 4, 8 iterations, mini-32 actions, early
-   stop off, with a budget of SEARCH_TOKENS generated tokens): effective tokens/s (generated /
+   before it — both timed by `search_speed.measure_search_speed` (`DEFAULT_SEARCH`: branch 4,
+   8 iterations, mini-32 actions, early stop off, with a budget of SEARCH_TOKENS generated
+   tokens): effective tokens/s (generated /
    wall seconds of the whole search), its ratio to the single decode, and how many tokens the
    engine evaluated per unique tree token. It runs first, on a cache that holds only the
    prompt, because llama.cpp attends over every used cell of the unified KV cache;
@@ -78,7 +78,7 @@ class SpeedSuiteResult:
     decode: list[DecodeRun]
     """1 sequence first, then BATCH_SIZES; all measured by `batched_decode`."""
     search: Any
-    """The `marco_cli.search.speed.SpeedReport` of the single decode and the search."""
+    """The `search_speed.SpeedReport` of the single decode and the search."""
     peak_rss_mib: float
     notes: list[str] = field(default_factory=list)
 
@@ -147,8 +147,8 @@ def run_speed_suite(
     """Run every measurement of the module docstring; `search` overrides SearchConfig fields of
     `DEFAULT_SEARCH` (whose paths here hold at most SEARCH_PATH_TOKENS tokens, SEARCH_TOKENS in
     all)."""
-    from marco_cli.search.speed import DEFAULT_QUESTION, DEFAULT_SEARCH, measure_search_speed
-    from marco_cli.solve import question_tokens
+    from marco_cli.bench.search_speed import DEFAULT_QUESTION, DEFAULT_SEARCH, measure_search_speed
+    from marco_cli.reasoning import ReasoningTask, question_tokens
 
     tokens = decode_tokens or DEFAULT_DECODE_TOKENS
     step = on_step or (lambda _name: None)
@@ -166,7 +166,7 @@ def run_speed_suite(
     config.validate()
     step("a search")
     report, _result = measure_search_speed(
-        engine, prompt, prompts, config=config, single_tokens=tokens
+        engine, prompt, ReasoningTask.from_prompts(prompts), config=config, single_tokens=tokens
     )
 
     decode_prompt = engine.chat_tokens([{"role": "user", "content": DECODE_PROMPT}])

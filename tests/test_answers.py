@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from marco_cli.bench.extract import answers_match, extract_answer, parse_number
+from marco_cli.answers import answer_key, answers_match, extract_answer, parse_number
 
 CASES = [
     # --- Marco-o1 style full responses -------------------------------------------------------
@@ -148,3 +148,9 @@ def test_every_mgsm_reference_parses() -> None:
             assert value is not None, problem
             # A perfect answer in a sentence is always judged correct.
             assert answers_match(extract_answer(f"The answer is {problem.answer}."), problem.answer)
+
+
+def test_answer_key_compares_final_numbers_else_the_stripped_text():
+    assert answer_key("The answer is 1,234.") == "1234"
+    assert answer_key("It costs $18.00") == answer_key("18")
+    assert answer_key("  Paris\n is  nice ") == "Paris is nice"

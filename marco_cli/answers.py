@@ -1,4 +1,4 @@
-"""Answer checking for math benchmarks: pull the final number out of a model's reply.
+"""Answers to math questions: pull the final number out of a model's reply, and compare answers.
 
 Rules, applied in order (documented in `extract_answer`):
 
@@ -18,7 +18,7 @@ and Chinese text around it are ignored. When the region holds no Arabic digit at
 Chinese numeral (`十八`, `两百五十`) is read instead.
 
 Answers are returned as canonical decimal strings ("18", "-3.5", "0.25") and compared
-numerically with `answers_match`.
+numerically with `answers_match` (benchmarks) or by `answer_key` (votes among search rollouts).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["answers_match", "extract_answer", "parse_number"]
+__all__ = ["answer_key", "answers_match", "extract_answer", "parse_number"]
 
 _FULLWIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
 _FULLWIDTH.update(
@@ -256,3 +256,9 @@ def answers_match(extracted: str | None, reference: str) -> bool:
     except InvalidOperation:
         return False
     return abs(a - b) <= Decimal("1e-6") * max(Decimal(1), abs(b))
+
+
+def answer_key(answer: str) -> str:
+    """What two answers to a math question are compared by: the extracted final number when
+    there is one, else the whitespace-normalised text."""
+    return extract_answer(answer) or " ".join(answer.split())

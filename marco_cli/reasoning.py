@@ -1,18 +1,30 @@
-"""`marco solve`: answer a question with chain of thought or with a tree search.
+"""Reasoning (`marco solve`, `marco bench`): answer a question with chain of thought or with a
+tree search.
 
-The library entry point is `solve()`; the CLI only gathers options and renders its result.
+The library entry point is `solve()`; the CLI only gathers options and renders its result. For
+the search, `ReasoningTask` says what an answer is: the Marco-o1 <Output>, compared with other
+answers by its final number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from marco_cli.answers import answer_key
 from marco_cli.engine.base import Engine, Request, Sampling, split_tokens
 from marco_cli.errors import ContextOverflowError, Interrupted, UsageError
-from marco_cli.response import OUTPUT_CLOSE, OUTPUT_OPEN, THOUGHT_ENDS, parse_response
+from marco_cli.response import (
+    OUTPUT_CLOSE,
+    OUTPUT_OPEN,
+    THOUGHT_ENDS,
+    MarcoO1Format,
+    parse_response,
+)
+from marco_cli.search import SearchConfig, SearchEvent, SearchResult, run_mcts
 
 Strategy = Literal["cot", "mcts"]
 STRATEGIES: tuple[str, ...] = ("cot", "mcts")
@@ -31,8 +43,9 @@ class SolveOptions:
     """Make the model reconsider when it closes its thought; None: on for mcts, off for cot."""
     system: str = "zh"
     """Which system prompt of prompts/solve.yaml: Marco-o1's original Chinese one or English."""
-    search: Any = None
-    """A `marco_cli.search.SearchConfig` for strategy mcts."""
+    search: SearchConfig | None = None
+    """The search's configuration for strategy mcts (None: the defaults, with `max_tokens` as
+    the whole search's budget)."""
 
 
 @dataclass
@@ -52,20 +65,35 @@ class SolveResult:
     first_token_seconds: float | None
     reflections: int = 0
     reward: float | None = None
-    search: dict[str, Any] | None = field(default=None)
-    """Search statistics (mcts only)."""
-    tree: Any = field(default=None, repr=False)
-    """The search tree (mcts only); not part of the JSON."""
+    search_summary: dict[str, Any] | None = None
+    """The search's `SearchResult.summary()` (mcts only); "search" in the JSON."""
+    search_result: SearchResult | None = field(default=None, repr=False)
+    """The whole search, its tree included (mcts only); not part of the JSON."""
 
     @property
     def tokens_per_second(self) -> float:
         return self.generated_tokens / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("tree")
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data.pop("search_result")
+        data["search"] = data.pop("search_summary")  # the last key but one, as always
         data["tokens_per_second"] = round(self.tokens_per_second, 2)
         return data
+
+
+@dataclass(frozen=True)
+class ReasoningTask(MarcoO1Format):
+    """The search task of a math or reasoning question: two answers agree when their final
+    numbers do (else when their whitespace-normalised texts do)."""
+
+    @classmethod
+    def from_prompts(cls, prompts: dict[str, Any]) -> ReasoningTask:
+        """The task of prompts/solve.yaml: its assistant prefix and reflection phrase."""
+        return cls(prompts["assistant_prefix"], str(prompts.get("reflection", "")))
+
+    def answer_key(self, answer: str) -> str:
+        return answer_key(answer)
 
 
 def question_tokens(
@@ -109,11 +137,61 @@ def solve(
             f"the question needs {len(prompt)} tokens with its prompt but the context holds "
             f"{engine.n_ctx}; shorten it or raise --ctx"
         )
-    if options.strategy == "mcts":  # the search package reports through SolveResult too
-        from marco_cli.search.solve import solve_mcts
-
-        return solve_mcts(engine, question, prompt, options, prompts, on_event=on_event)
+    if options.strategy == "mcts":
+        return _solve_mcts(engine, question, prompt, options, prompts, on_event=on_event)
     return _solve_cot(engine, question, prompt, options, prompts, on_text)
+
+
+def _search_config(options: SolveOptions) -> SearchConfig:
+    """The search configuration of `options`: its `search` (or the defaults with the options'
+    token budget), with the options' seed and reflection switch applied when set."""
+    config = options.search
+    if config is None:
+        config = SearchConfig(max_tokens=options.max_tokens)
+    changes: dict[str, Any] = {}
+    if options.seed is not None and config.seed is None:
+        changes["seed"] = options.seed
+    if options.reflect is not None:
+        changes["reflect"] = bool(options.reflect)
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _solve_mcts(
+    engine: Engine,
+    question: str,
+    prompt: list[int],
+    options: SolveOptions,
+    prompts: dict[str, Any],
+    *,
+    on_event: Callable[[SearchEvent], None] | None = None,
+) -> SolveResult:
+    """Search, then report. Ctrl-C does not raise: the result's `search_summary["interrupted"]`
+    is True and its answer is the best found so far; `complete` is False when no rollout
+    finished."""
+    config = _search_config(options)
+    task = ReasoningTask.from_prompts(prompts)
+    result = run_mcts(engine, prompt, config, task, on_event=on_event)
+    reflections = sum(
+        1 for node_id in result.path if result.tree.nodes[node_id].kind == "reflection"
+    )
+    return SolveResult(
+        question=question,
+        answer=result.answer,
+        thought=result.thought,
+        complete=result.complete,
+        finish_reason=result.stop_reason,
+        strategy="mcts",
+        model=engine.model_name,
+        prompt_tokens=len(prompt),
+        generated_tokens=result.stats.generated,
+        evaluated_tokens=result.stats.evaluated,
+        seconds=result.stats.wall_seconds,
+        first_token_seconds=None,
+        reflections=reflections,
+        reward=result.reward,
+        search_summary=result.summary(),
+        search_result=result,
+    )
 
 
 def _solve_cot(
