@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from marco_cli.errors import MarcoError, UsageError
+from marco_cli.text import has_han
 
 SOURCES = ("user", "curated", "cedict")
 """Where an entry comes from, strongest first."""
@@ -527,7 +528,7 @@ def parse_cedict_words(lines: Iterable[str]) -> dict[str, str]:
                 continue
             text = _PINYIN.sub("", _TRAD_SIMP.sub(r"\1", sense.split(";")[0]))
             text = _PARENS.sub("", text).strip(" ,.")
-            if text and not any("\u3400" <= c <= "\u9fff" for c in text):
+            if text and not has_han(text):
                 words[forms[1]] = text
                 break
     return words

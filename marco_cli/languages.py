@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from marco_cli.errors import UsageError
+from marco_cli.text import is_han
 
 AUTO = "auto"
 
@@ -337,7 +338,7 @@ def _script(char: str) -> str | None:
         return "kana"
     if 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
         return "hangul"
-    if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF:
+    if is_han(char):
         return "han"
     if not char.isalpha():
         return None

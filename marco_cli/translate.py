@@ -35,6 +35,7 @@ from marco_cli.engine.base import Engine, Generation, Request, Sampling, split_t
 from marco_cli.errors import ContextOverflowError, MarcoError, UsageError
 from marco_cli.glossary import Glossary, Match
 from marco_cli.languages import Language
+from marco_cli.text import HAN_RUN
 
 Mode = Literal["lines", "paragraphs", "whole"]
 MODES: tuple[str, ...] = ("lines", "paragraphs", "whole")
@@ -676,7 +677,7 @@ class Translator:
         """
         if self.options.tgt.base in _HAN_TARGETS:
             return pieces
-        spans = sorted({m.group() for p in pieces for m in _HAN.finditer(p.translation)})
+        spans = sorted({m.group() for p in pieces for m in HAN_RUN.finditer(p.translation)})
         if not spans:
             return pieces
         fixes: dict[str, str] = {}
@@ -697,10 +698,10 @@ class Translator:
         gens = self.engine.generate_batch([self._repair_request(span) for span in rest])
         for span, gen in zip(rest, gens, strict=True):
             text = clean_translation(gen.text, span, single_line=True).rstrip(".!?。")
-            if text and not _HAN.search(text):
+            if text and not HAN_RUN.search(text):
                 fixes[span] = text
         extra = sum(len(g.tokens) for g in gens)
-        touched = [p for p in pieces if _HAN.search(p.translation)]
+        touched = [p for p in pieces if HAN_RUN.search(p.translation)]
         for piece in touched:
             piece.translation = _substitute(piece.translation, fixes)
             piece.generated_tokens += extra // len(touched)
@@ -859,7 +860,6 @@ class Translator:
         return result
 
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HAN_TARGETS = ("zh", "ja", "ko")
 """Target languages whose text may contain Chinese characters (no leftover repair)."""
 
@@ -885,7 +885,7 @@ def _substitute(text: str, fixes: dict[str, str]) -> str:
             fix = fix.replace(fix.strip()[0], fix.strip()[0].lower(), 1)
         return fix
 
-    return re.sub(r"  +", " ", _HAN.sub(replace, text))
+    return re.sub(r"  +", " ", HAN_RUN.sub(replace, text))
 
 
 def _required_prompt_keys(strategy: str) -> tuple[str, ...]:
