@@ -158,6 +158,14 @@ def test_language_codes() -> None:
     assert parse_language("auto", "--src", allow_auto=True) is None
 
 
+def test_language_table_is_shipped_data() -> None:
+    from marco_cli.languages import LANGUAGES
+
+    assert len(LANGUAGES) == 183  # every ISO 639-1 code
+    assert LANGUAGES["zh"] == "Chinese" and LANGUAGES["ht"] == "Haitian Creole"
+    assert all(len(code) == 2 and name.strip() == name for code, name in LANGUAGES.items())
+
+
 @pytest.mark.parametrize(
     ("value", "flag", "message"),
     [
