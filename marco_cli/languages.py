@@ -8,199 +8,22 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from importlib import resources
 
 from marco_cli.errors import UsageError
+from marco_cli.text import is_han
 
 AUTO = "auto"
 
-# ISO 639-1: code, English name. One entry a line, "code name".
-_ISO_639_1 = """
-aa Afar
-ab Abkhazian
-ae Avestan
-af Afrikaans
-ak Akan
-am Amharic
-an Aragonese
-ar Arabic
-as Assamese
-av Avaric
-ay Aymara
-az Azerbaijani
-ba Bashkir
-be Belarusian
-bg Bulgarian
-bi Bislama
-bm Bambara
-bn Bengali
-bo Tibetan
-br Breton
-bs Bosnian
-ca Catalan
-ce Chechen
-ch Chamorro
-co Corsican
-cr Cree
-cs Czech
-cu Church Slavonic
-cv Chuvash
-cy Welsh
-da Danish
-de German
-dv Divehi
-dz Dzongkha
-ee Ewe
-el Greek
-en English
-eo Esperanto
-es Spanish
-et Estonian
-eu Basque
-fa Persian
-ff Fulah
-fi Finnish
-fj Fijian
-fo Faroese
-fr French
-fy Western Frisian
-ga Irish
-gd Scottish Gaelic
-gl Galician
-gn Guarani
-gu Gujarati
-gv Manx
-ha Hausa
-he Hebrew
-hi Hindi
-ho Hiri Motu
-hr Croatian
-ht Haitian Creole
-hu Hungarian
-hy Armenian
-hz Herero
-ia Interlingua
-id Indonesian
-ie Interlingue
-ig Igbo
-ii Sichuan Yi
-ik Inupiaq
-io Ido
-is Icelandic
-it Italian
-iu Inuktitut
-ja Japanese
-jv Javanese
-ka Georgian
-kg Kongo
-ki Kikuyu
-kj Kuanyama
-kk Kazakh
-kl Kalaallisut
-km Khmer
-kn Kannada
-ko Korean
-kr Kanuri
-ks Kashmiri
-ku Kurdish
-kv Komi
-kw Cornish
-ky Kyrgyz
-la Latin
-lb Luxembourgish
-lg Ganda
-li Limburgish
-ln Lingala
-lo Lao
-lt Lithuanian
-lu Luba-Katanga
-lv Latvian
-mg Malagasy
-mh Marshallese
-mi Maori
-mk Macedonian
-ml Malayalam
-mn Mongolian
-mr Marathi
-ms Malay
-mt Maltese
-my Burmese
-na Nauru
-nb Norwegian Bokmal
-nd North Ndebele
-ne Nepali
-ng Ndonga
-nl Dutch
-nn Norwegian Nynorsk
-no Norwegian
-nr South Ndebele
-nv Navajo
-ny Chichewa
-oc Occitan
-oj Ojibwa
-om Oromo
-or Odia
-os Ossetian
-pa Punjabi
-pi Pali
-pl Polish
-ps Pashto
-pt Portuguese
-qu Quechua
-rm Romansh
-rn Kirundi
-ro Romanian
-ru Russian
-rw Kinyarwanda
-sa Sanskrit
-sc Sardinian
-sd Sindhi
-se Northern Sami
-sg Sango
-si Sinhala
-sk Slovak
-sl Slovenian
-sm Samoan
-sn Shona
-so Somali
-sq Albanian
-sr Serbian
-ss Swati
-st Southern Sotho
-su Sundanese
-sv Swedish
-sw Swahili
-ta Tamil
-te Telugu
-tg Tajik
-th Thai
-ti Tigrinya
-tk Turkmen
-tl Tagalog
-tn Tswana
-to Tongan
-tr Turkish
-ts Tsonga
-tt Tatar
-tw Twi
-ty Tahitian
-ug Uyghur
-uk Ukrainian
-ur Urdu
-uz Uzbek
-ve Venda
-vi Vietnamese
-vo Volapuk
-wa Walloon
-wo Wolof
-xh Xhosa
-yi Yiddish
-yo Yoruba
-za Zhuang
-zh Chinese
-zu Zulu
-"""
 
-LANGUAGES: dict[str, str] = dict(line.split(" ", 1) for line in _ISO_639_1.strip().splitlines())
+def _load_languages() -> dict[str, str]:
+    """The ISO 639-1 table shipped in `marco_cli/data/languages.tsv` (code, tab, English name)."""
+    text = resources.files("marco_cli.data").joinpath("languages.tsv").read_text(encoding="utf-8")
+    rows = (line.split("\t", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    return {code: name for code, name in rows}
+
+
+LANGUAGES: dict[str, str] = _load_languages()
 """ISO 639-1 code → English name."""
 
 _NAMES = {name.lower(): code for code, name in LANGUAGES.items()}
@@ -337,7 +160,7 @@ def _script(char: str) -> str | None:
         return "kana"
     if 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
         return "hangul"
-    if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF:
+    if is_han(char):
         return "han"
     if not char.isalpha():
         return None

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from marco_cli.text import has_han
+
 SLANG_TSV = Path(__file__).parent / "data" / "slang_zh.tsv"
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class SlangCase:
         text = translation.replace("\u2019", "'")
         if not text.strip():
             return False, "empty"
-        if _HAN.search(text):
+        if has_han(text):
             return False, "Chinese left in the translation"
         for alternative in self.literal:
             if self._pattern(alternative).search(text):

@@ -10,7 +10,7 @@ from marco_cli.reasoning import ReasoningTask
 from marco_cli.response import ANSWER_MARKERS
 from marco_cli.search import SearchConfig, SearchEvent, run_mcts
 from marco_cli.translate import TranslateOptions, Translator, split_units
-from marco_cli.translation_task import TranslationTask
+from marco_cli.translate.task import TranslationTask
 
 PHRASE = "Wait! Maybe I made some mistakes! I need to rethink from scratch."
 

@@ -436,7 +436,8 @@ def test_tiny_model_prefix_is_evaluated_once(tiny_engine_4k) -> None:
     lines = [f"第{i}行，吃瓜群众表示很上头" if i % 5 == 0 else f"第{i}行" for i in range(12)]
     document = split_units("\n".join(lines) + "\n")
     unit_prompts = [
-        translator.prompt_tokens(u.text, translator.find_terms(u.text)) for u in document.units
+        translator.prompter.prompt_tokens(u.text, translator.find_terms(u.text))
+        for u in document.units
     ]
     prefix = min(_common(unit_prompts[0], p) for p in unit_prompts[1:])
     suffixes = sum(len(p) - prefix for p in unit_prompts)

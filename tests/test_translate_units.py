@@ -158,6 +158,14 @@ def test_language_codes() -> None:
     assert parse_language("auto", "--src", allow_auto=True) is None
 
 
+def test_language_table_is_shipped_data() -> None:
+    from marco_cli.languages import LANGUAGES
+
+    assert len(LANGUAGES) == 183  # every ISO 639-1 code
+    assert LANGUAGES["zh"] == "Chinese" and LANGUAGES["ht"] == "Haitian Creole"
+    assert all(len(code) == 2 and name.strip() == name for code, name in LANGUAGES.items())
+
+
 @pytest.mark.parametrize(
     ("value", "flag", "message"),
     [
@@ -265,22 +273,25 @@ def test_direct_strategy_has_no_thought(prompts: dict) -> None:
 def test_examples_only_for_their_language_pair(prompts: dict) -> None:
     zh_en = Translator(TranslateFake(), prompts, options())
     en_zh = Translator(TranslateFake(), prompts, options(src=language("en"), tgt=language("zh")))
-    assert "双十一" in zh_en.engine.detokenize(zh_en.prompt_tokens("x"))
-    text = en_zh.engine.detokenize(en_zh.prompt_tokens("x"))
+    assert "双十一" in zh_en.engine.detokenize(zh_en.prompter.prompt_tokens("x"))
+    text = en_zh.engine.detokenize(en_zh.prompter.prompt_tokens("x"))
     assert "双十一" not in text and "Translate the English text below into Chinese" in text
 
 
 def test_unknown_source_language_is_named_generically(prompts: dict) -> None:
     t = Translator(TranslateFake(), prompts, options(src=None))
     assert "Translate the source text below into English" in t.engine.detokenize(
-        t.prompt_tokens("x")
+        t.prompter.prompt_tokens("x")
     )
 
 
 def test_fixed_prefix_is_shared_across_units(prompts: dict) -> None:
     engine = TranslateFake()
     t = Translator(engine, prompts, options(), slang_glossary())
-    a, b = t.prompt_tokens("你好"), t.prompt_tokens("我是吃瓜群众", t.find_terms("我是吃瓜群众"))
+    a, b = (
+        t.prompter.prompt_tokens("你好"),
+        t.prompter.prompt_tokens("我是吃瓜群众", t.find_terms("我是吃瓜群众")),
+    )
     common = next(i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
     head = engine.detokenize(a[:common])
     assert (

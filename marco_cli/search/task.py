@@ -13,7 +13,7 @@ path comes from its task:
 
 Two tasks implement it, both in Marco-o1's <Thought>/<Output> format (`response.MarcoO1Format`):
 `reasoning.ReasoningTask` (answers compared by their final number) and
-`translation_task.TranslationTask` (answers compared as text).
+`translate.task.TranslationTask` (answers compared as text).
 """
 
 from __future__ import annotations
