@@ -83,7 +83,7 @@ class Generation:
 
 @dataclass
 class EngineStats:
-    """Running totals since the engine was created (or `reset()`)."""
+    """Running totals since the engine was created."""
 
     evaluated: int = 0
     """Tokens fed through the model: prompt tokens not in the cache plus generated tokens."""
@@ -91,11 +91,6 @@ class EngineStats:
     decode_seconds: float = 0.0
     batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
-
-    def reset(self) -> None:
-        self.evaluated = self.generated = self.batches = 0
-        self.decode_seconds = 0.0
-        self.batch_sizes.clear()
 
 
 TextCallback = Callable[[int, str], None]
@@ -108,7 +103,7 @@ class Engine(Protocol):
     model_name: str
     n_ctx: int
     backend: str
-    """Where the model runs, e.g. "CPU" or "CUDA (33/33 layers)"."""
+    """Where the model runs and how it is prompted, e.g. "CPU (8 threads); chat template chatml"."""
     stats: EngineStats
 
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:
@@ -118,7 +113,10 @@ class Engine(Protocol):
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
     def chat_tokens(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        """Token ids of a chat (ChatML) ending with the assistant turn opened."""
+        """Token ids of a chat in the model's chat format, ending with the assistant turn opened.
+
+        Control tokens in message text stay text (a message cannot end its own turn).
+        """
         ...
 
     def generate(self, request: Request, on_text: TextCallback | None = None) -> Generation: ...
