@@ -169,7 +169,7 @@ def test_mgsm_from_the_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("MARCO_MGSM_DIR", raising=False)
     import os
 
-    from marco_cli.hub import hf_cache_dir
+    from marco_cli.models.hub import hf_cache_dir
 
     snapshot = hf_cache_dir() / "datasets--juletxara--mgsm" / "snapshots" / ("a" * 40)
     snapshot.mkdir(parents=True)

@@ -57,6 +57,16 @@ def test_models_path_demo(capsys: pytest.CaptureFixture[str], demo_model_path: P
     assert (code, out, err) == (0, f"{demo_model_path}\n", "")
 
 
+@pytest.mark.demo
+def test_models_path_auto_warns_about_the_fallback(
+    capsys: pytest.CaptureFixture[str], demo_model_path: Path
+) -> None:
+    code, out, err = run(capsys, "models", "path", "auto")
+    assert (code, out) == (0, f"{demo_model_path}\n")
+    assert len(err.splitlines()) == 1
+    assert flat(err).startswith("marco: warning: using the demo model")
+
+
 def test_models_path_of_a_local_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF")

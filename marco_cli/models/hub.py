@@ -7,15 +7,12 @@ other tools. huggingface_hub is imported only when a file is looked up or fetche
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from marco_cli.errors import ModelError
 from marco_cli.files import format_size
-from marco_cli.ui.console import note
-
-if TYPE_CHECKING:
-    from marco_cli.models import ModelSpec
+from marco_cli.models.spec import ModelSpec
 
 
 class HubUnreachable(ModelError):
@@ -70,8 +67,9 @@ def hf_cached_path(spec: ModelSpec) -> Path | None:
     return Path(path)
 
 
-def hf_download(spec: ModelSpec, *, unreachable: str) -> Path:
-    """Download the file of a Hugging Face spec into the cache; its path.
+def hf_download(spec: ModelSpec, *, unreachable: str, on_note: Callable[[str], None]) -> Path:
+    """Download the file of a Hugging Face spec into the cache; its path. `on_note` hears
+    that the download starts.
 
     Raises HubUnreachable with the message `unreachable` when huggingface.co cannot be reached
     (the caller knows what else the user can do), ModelError for every other failure.
@@ -88,7 +86,7 @@ def hf_download(spec: ModelSpec, *, unreachable: str) -> Path:
 
     assert spec.repo is not None and spec.filename is not None
     size = f" (~{format_size(spec.entry.size)})" if spec.entry else ""
-    note(
+    on_note(
         f"downloading {spec.label}{size} from huggingface.co/{spec.repo} "
         f"into {hf_cache_dir()} (once)"
     )

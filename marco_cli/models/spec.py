@@ -1,0 +1,115 @@
+"""What the models layer talks about: registry entries, parsed names, files found, list rows.
+
+Plain data; nothing here reads the disk or the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Source = Literal["path", "hf", "demo"]
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """One alias of `models.yaml`, variants expanded (`marco-o1:q8_0` is an entry of its own)."""
+
+    alias: str
+    description: str
+    display_name: str
+    source: Literal["hf", "demo"]
+    file: str
+    size: int
+    """Bytes; exact (and checked) for demo entries, approximate for Hugging Face ones."""
+    repo: str | None = None
+    sha256: str | None = None
+    parts: tuple[str, ...] = ()
+    """demo: `PACKAGE/PATH` of each part inside an installed package, in order."""
+    listed: bool = True
+    """False for the variant the bare alias already stands for (not shown twice)."""
+
+    @property
+    def size_exact(self) -> bool:
+        return self.source == "demo"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model name: what to look for, before any disk or network access."""
+
+    name: str
+    """The name as given."""
+    kind: Literal["auto", "path", "hf", "demo"]
+    path: Path | None = None
+    repo: str | None = None
+    filename: str | None = None
+    revision: str | None = None
+    entry: RegistryEntry | None = None
+
+    @property
+    def alias(self) -> str | None:
+        return self.entry.alias if self.entry else None
+
+    @property
+    def hf_name(self) -> str | None:
+        """The `hf:` form of a Hugging Face spec."""
+        if self.kind != "hf":
+            return None
+        rev = f"@{self.revision}" if self.revision else ""
+        return f"hf:{self.repo}{rev}/{self.filename}"
+
+    @property
+    def label(self) -> str:
+        """How messages name the model."""
+        if self.entry is not None:
+            return self.entry.display_name
+        if self.kind == "hf":
+            return f"{self.repo}/{self.filename}"
+        return self.name
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model file on this machine, ready to load."""
+
+    path: Path
+    display_name: str
+    source: Source
+    alias: str | None = None
+    origin: str = ""
+    """Where the file came from: `hf:OWNER/REPO/FILE`, the demo's pip extra, or the path itself."""
+
+    @property
+    def name(self) -> str:
+        """Same as `display_name`."""
+        return self.display_name
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One row of `marco models list`."""
+
+    alias: str
+    description: str
+    display_name: str
+    source: Literal["hf", "demo"]
+    size: int
+    size_exact: bool
+    status: Literal["cached", "not cached", "ready", "installed", "not installed"]
+    path: Path | None
+    origin: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alias": self.alias,
+            "description": self.description,
+            "display_name": self.display_name,
+            "source": self.source,
+            "size": self.size,
+            "size_exact": self.size_exact,
+            "status": self.status,
+            "path": str(self.path) if self.path else None,
+            "origin": self.origin,
+        }
