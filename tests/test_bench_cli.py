@@ -112,8 +112,8 @@ class FakeEngine:
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Patch model resolution, engine loading and solve(); returns the list of solve calls."""
+    import marco_cli.cli.session as session
     import marco_cli.models as models
-    import marco_cli.session as session
     import marco_cli.solve as solve_module
     from marco_cli.models import ResolvedModel
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fake_engine import Doc, FakeEngine
 
-import marco_cli.session
+import marco_cli.cli.session
 from marco_cli.cli import main
 
 GOOD = (
@@ -26,7 +26,7 @@ def use_fake(monkeypatch: pytest.MonkeyPatch, docs, **kwargs) -> list[FakeEngine
         made.append(engine)
         return engine
 
-    monkeypatch.setattr(marco_cli.session, "open_engine", open_engine)
+    monkeypatch.setattr(marco_cli.cli.session, "open_engine", open_engine)
     return made
 
 
@@ -139,7 +139,7 @@ def test_help_states_the_search_defaults_the_command_uses(command, capsys, monke
 
 
 def test_search_config_lays_settings_over_a_commands_defaults() -> None:
-    from marco_cli.cli.mcts import search_config
+    from marco_cli.cli.search_settings import search_config
     from marco_cli.translate import SEARCH_DEFAULTS
 
     settings = {"iterations": 3, "branch": None, "seed": 7, "reflect": None}

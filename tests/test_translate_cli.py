@@ -30,7 +30,7 @@ class Stdin:
 def engine(monkeypatch: pytest.MonkeyPatch) -> TranslateFake:
     """The engine every `marco translate` run of the test gets."""
     fake = TranslateFake()
-    monkeypatch.setattr("marco_cli.session.open_engine", lambda settings: fake)
+    monkeypatch.setattr("marco_cli.cli.session.open_engine", lambda settings: fake)
     return fake
 
 
@@ -39,7 +39,7 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(settings):
         raise AssertionError("the model must not be loaded")
 
-    monkeypatch.setattr("marco_cli.session.open_engine", refuse)
+    monkeypatch.setattr("marco_cli.cli.session.open_engine", refuse)
 
 
 def run(

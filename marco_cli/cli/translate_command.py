@@ -12,14 +12,6 @@ from typing import Annotated, Any
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.mcts import (
-    ActionOpt,
-    ExplorationOpt,
-    SelectOpt,
-    TimeLimitOpt,
-    budget_options,
-    search_config,
-)
 from marco_cli.cli.options import (
     ConfigOpt,
     CtxOpt,
@@ -33,6 +25,14 @@ from marco_cli.cli.options import (
     ThreadsOpt,
     VerboseOpt,
     read_stdin_bytes,
+)
+from marco_cli.cli.search_settings import (
+    ActionOpt,
+    ExplorationOpt,
+    SelectOpt,
+    TimeLimitOpt,
+    budget_options,
+    search_config,
 )
 from marco_cli.errors import ExitCode, UsageError
 
@@ -131,7 +131,7 @@ def translate(
     Exit codes: 0 ok, 1 error, 2 bad input or options, 4 some units failed (each is reported
     on stderr with its line number and left empty on stdout), 130 interrupted.
     """
-    from marco_cli.session import command_prompts, command_settings
+    from marco_cli.cli.session import command_prompts, command_settings
     from marco_cli.translate import DEFAULT_STRATEGY, STRATEGIES, split_units
 
     settings = command_settings(
@@ -291,7 +291,7 @@ def _run(
     search: Any,
     json_out: bool,
 ) -> None:
-    from marco_cli.session import open_engine
+    from marco_cli.cli.session import open_engine
     from marco_cli.translate import TranslateOptions, Translator
     from marco_cli.ui.console import stderr_console
 

@@ -16,14 +16,6 @@ from typing import Annotated, Any
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.mcts import (
-    BranchOpt,
-    EarlyStopOpt,
-    ExplorationOpt,
-    IterationsOpt,
-    SelectOpt,
-    TimeLimitOpt,
-)
 from marco_cli.cli.options import (
     ConfigOpt,
     CtxOpt,
@@ -36,6 +28,14 @@ from marco_cli.cli.options import (
     TemperatureOpt,
     ThreadsOpt,
     VerboseOpt,
+)
+from marco_cli.cli.search_settings import (
+    BranchOpt,
+    EarlyStopOpt,
+    ExplorationOpt,
+    IterationsOpt,
+    SelectOpt,
+    TimeLimitOpt,
 )
 from marco_cli.errors import ExitCode, Interrupted, UsageError
 from marco_cli.ui.console import stderr_console, write_result
@@ -153,7 +153,7 @@ def bench(
         return
     if suite not in SUITES:
         raise UsageError(f"unknown --suite {suite!r}: use one of {', '.join(SUITES)}")
-    from marco_cli.session import command_settings
+    from marco_cli.cli.session import command_settings
 
     settings = command_settings(
         "bench",
@@ -392,9 +392,9 @@ def _math(
         summarize,
         summary_table,
     )
+    from marco_cli.cli.session import command_prompts, open_engine
     from marco_cli.files import file_sha256
     from marco_cli.models import resolve_model
-    from marco_cli.session import command_prompts, open_engine
 
     console = stderr_console()
     loaded = load_datasets(datasets, ids=parse_ids(ids), offset=offset, limit=limit)
@@ -515,7 +515,7 @@ def _speed(
 ) -> None:
     from marco_cli.bench import render_markdown
     from marco_cli.bench.speed import run_speed_suite, speed_table
-    from marco_cli.session import command_prompts, open_engine
+    from marco_cli.cli.session import command_prompts, open_engine
 
     solve_prompts = command_prompts("solve", settings)
     console = stderr_console()
@@ -564,8 +564,8 @@ def _translate(
         run_translate_suite,
         translate_table,
     )
+    from marco_cli.cli.session import command_prompts, open_engine
     from marco_cli.languages import detect_language, parse_language
-    from marco_cli.session import command_prompts, open_engine
 
     if not datasets or len(datasets) != 1:
         raise UsageError(

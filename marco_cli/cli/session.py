@@ -6,10 +6,10 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from marco_cli.config import settings as resolve_settings
 from marco_cli.engine.base import Engine
 from marco_cli.models import resolve_model
 from marco_cli.prompts import load_prompts
+from marco_cli.settings import settings as resolve_settings
 from marco_cli.ui.console import stderr_console
 
 

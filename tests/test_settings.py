@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from marco_cli import config
-from marco_cli.config import (
+from marco_cli.errors import UsageError
+from marco_cli.settings import (
+    COMMANDS,
     SCHEMA,
     config_path,
     example_config,
@@ -18,7 +19,6 @@ from marco_cli.config import (
     settings,
     settings_yaml,
 )
-from marco_cli.errors import UsageError
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -265,7 +265,7 @@ def test_example_config_covers_the_schema_and_is_valid(tmp_path: Path) -> None:
         line[2:] for line in text.splitlines() if re.match(r"^# ( *)[a-z_]+:", line)
     )
     path = write_config(tmp_path, uncommented)
-    for command in (*config.COMMANDS, None):
+    for command in (*COMMANDS, None):
         from_file = resolve_settings(command, {}, path).values
         defaults = resolve_settings(command, {}, None).values
         assert from_file == defaults

@@ -8,19 +8,6 @@ from typing import Annotated
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.mcts import (
-    ActionOpt,
-    BranchOpt,
-    EarlyStopOpt,
-    ExplorationOpt,
-    IterationsOpt,
-    ParallelOpt,
-    RewardOpt,
-    SaveTreeOpt,
-    SelectOpt,
-    TimeLimitOpt,
-    TreeOpt,
-)
 from marco_cli.cli.options import (
     ConfigOpt,
     CtxOpt,
@@ -34,6 +21,19 @@ from marco_cli.cli.options import (
     ThreadsOpt,
     VerboseOpt,
     read_text_argument,
+)
+from marco_cli.cli.search_settings import (
+    ActionOpt,
+    BranchOpt,
+    EarlyStopOpt,
+    ExplorationOpt,
+    IterationsOpt,
+    ParallelOpt,
+    RewardOpt,
+    SaveTreeOpt,
+    SelectOpt,
+    TimeLimitOpt,
+    TreeOpt,
 )
 from marco_cli.errors import ExitCode, Interrupted
 from marco_cli.ui.console import stderr_console, write_result
@@ -83,7 +83,7 @@ def solve(
     save_tree: SaveTreeOpt = None,
 ) -> None:
     """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
-    from marco_cli.session import command_prompts, command_settings, open_engine
+    from marco_cli.cli.session import command_prompts, command_settings, open_engine
     from marco_cli.solve import SolveOptions
     from marco_cli.solve import solve as run_solve
     from marco_cli.ui.stream import ThoughtStream
@@ -127,7 +127,7 @@ def solve(
     if options.strategy == "mcts":
         from dataclasses import replace
 
-        from marco_cli.cli.mcts import run_search, search_config
+        from marco_cli.cli.search_settings import run_search, search_config
 
         config = search_config(
             settings, max_tokens=max_tokens, temperature=temperature, parallel=parallel
