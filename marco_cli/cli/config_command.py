@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.options import ConfigOpt
+from marco_cli.cli.options import shared_option
 from marco_cli.ui.console import write_result
 
 config_app = typer.Typer(
@@ -16,6 +16,8 @@ config_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(config_app, name="config")
+
+ConfigOpt = shared_option("config", "config")
 
 
 @config_app.command("path")
