@@ -20,7 +20,7 @@ app = typer.Typer(
     help="Run Marco-o1 locally: reasoning with chain of thought or Monte Carlo Tree Search, "
     "slang-aware translation, and benchmarks.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, pwsh
     pretty_exceptions_enable=False,
 )
 
