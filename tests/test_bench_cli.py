@@ -112,9 +112,9 @@ class FakeEngine:
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Patch model resolution, engine loading and solve(); returns the list of solve calls."""
+    import marco_cli.cli.session as session
     import marco_cli.models as models
     import marco_cli.reasoning as solve_module
-    import marco_cli.session as session
     from marco_cli.models import ResolvedModel
 
     model_file = tmp_path / "fake.gguf"
@@ -253,9 +253,9 @@ def test_bench_refuses_a_locked_file(scripted, tmp_path: Path, capsys) -> None:
     ("args", "message"),
     [
         (["-s", "beam"], "unknown strategy 'beam'"),
-        (["--suite", "fast"], "unknown --suite 'fast'"),
+        (["--suite", "fast"], "'fast' is not one of 'math', 'speed', 'translate'"),
         (["--ids", "7"], "no problem with id 7"),
-        (["--select", "best"], "unknown --select 'best'"),
+        (["--select", "best"], "'best' is not one of 'reward', 'visits', 'vote'"),
     ],
 )
 def test_usage_errors(scripted, capsys, args: list[str], message: str) -> None:

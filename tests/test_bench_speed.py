@@ -72,7 +72,7 @@ def test_speed_suite_through_the_cli(
 ) -> None:
     from fake_engine import FakeEngine
 
-    import marco_cli.session as session
+    import marco_cli.cli.session as session
     from marco_cli.cli import main
 
     engine = FakeEngine("", [], fallback="One.\n\nTwo.\n</Thought>\n<Output>7</Output>")

@@ -96,7 +96,7 @@ def test_translate_suite_through_the_cli(
 ) -> None:
     from fake_engine import FakeEngine
 
-    import marco_cli.session as session
+    import marco_cli.cli.session as session
     from marco_cli.cli import main
 
     path = tmp_path / "set.tsv"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fake_engine import Doc, FakeEngine
 
-import marco_cli.session
+import marco_cli.cli.session
 from marco_cli.cli import main
 
 GOOD = (
@@ -26,7 +26,7 @@ def use_fake(monkeypatch: pytest.MonkeyPatch, docs, **kwargs) -> list[FakeEngine
         made.append(engine)
         return engine
 
-    monkeypatch.setattr(marco_cli.session, "open_engine", open_engine)
+    monkeypatch.setattr(marco_cli.cli.session, "open_engine", open_engine)
     return made
 
 
@@ -57,14 +57,15 @@ def test_plain_output_is_the_answer_and_search_options_reach_the_config(
     code, out, err = run(
         capsys, "--iterations", "2", "--branch", "2", "--action", "mini-32", "--select", "vote",
         "--no-reflect", "--early-stop", "0", "--temperature", "0.5", "--max-tokens", "500",
-        "--parallel", "1", "--save-tree", str(tree), "What is 1?",
+        "--search-tokens", "900", "--parallel", "1", "--save-tree", str(tree), "What is 1?",
     )  # fmt: skip
     assert (code, out.strip()) == (0, "1"), err
     saved = json.loads(tree.read_text(encoding="utf-8"))
     config = saved["config"]
     assert (config["branch"], config["action"], config["select"]) == (2, "mini-32", "vote")
     assert (config["reflect"], config["early_stop"], config["temperature"]) == (False, 0, 0.5)
-    assert (config["max_tokens"], config["parallel"]) == (500, 1)
+    # --max-tokens bounds one path, as it bounds one cot answer; --search-tokens the search.
+    assert (config["max_path_tokens"], config["max_tokens"], config["parallel"]) == (500, 900, 1)
     assert all(r.sampling.temperature in (0.0, 0.5) for call in engines[0].calls for r in call)
 
 
@@ -104,15 +105,15 @@ def test_ctrl_c_prints_the_best_answer_so_far_and_exits_130(monkeypatch, capsys,
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--action", "words"], "unknown --action"),
-        (["--select", "best"], "unknown --select"),
-        (["--reward", "oracle"], "unknown --reward"),
+        (["--action", "words"], "'words' is not one of 'step', 'mini-64', 'mini-32'"),
+        (["--select", "best"], "'best' is not one of 'reward', 'visits', 'vote'"),
+        (["--reward", "oracle"], "'oracle' is not one of 'confidence'"),
     ],
 )
 def test_bad_search_options_fail_before_loading_a_model(monkeypatch, capsys, args, message):
     engines = use_fake(monkeypatch, GOOD)
     code, out, err = run(capsys, *args, "What is 1?")
-    assert code == 2 and message in err and not engines
+    assert code == 2 and message in " ".join(err.split()) and not engines
 
 
 def test_save_tree_into_a_missing_folder_fails_before_searching(monkeypatch, capsys, tmp_path):
@@ -135,16 +136,31 @@ def test_help_states_the_search_defaults_the_command_uses(command, capsys, monke
     out = " ".join(capsys.readouterr().out.split())
     assert f"search iterations (default {defaults.iterations})" in out
     assert f"children per expansion (default {defaults.branch})" in out
-    assert f"answers agree (default {defaults.early_stop}; 0 off)" in out
+    assert f"answers agree; 0 turns it off (default {defaults.early_stop})" in out
 
 
-def test_search_config_lays_settings_over_a_commands_defaults() -> None:
-    from marco_cli.cli.mcts import search_config
-    from marco_cli.translate import SEARCH_DEFAULTS
+def test_search_config_lays_settings_over_a_commands_defaults(tmp_path: Path) -> None:
+    from marco_cli.cli.search_settings import search_config, search_fields
+    from marco_cli.settings import resolve_settings
 
-    settings = {"iterations": 3, "branch": None, "seed": 7, "reflect": None}
-    config = search_config(settings, max_tokens=None, temperature=0.5, defaults=SEARCH_DEFAULTS)
+    flags = {"iterations": 3, "seed": 7, "max_tokens": 300, "config": None}
+    translate = resolve_settings("translate", flags)
+    config = search_config(translate, temperature=0.5)
     assert (config.iterations, config.branch, config.early_stop) == (3, 2, 3)
     assert config.reflect is False and config.seed == 7 and config.temperature == 0.5
-    solve_default = search_config({}, max_tokens=None, temperature=None)
+    assert (config.max_path_tokens, config.max_tokens) == (300, None)
+    solve_default = search_config(resolve_settings("solve", {}))
     assert (solve_default.iterations, solve_default.branch, solve_default.reflect) == (16, 3, True)
+    assert (solve_default.max_path_tokens, solve_default.max_tokens) == (4096, None)
+
+    # bench's translate suite: translate's search under what the user set for bench.
+    path = tmp_path / "config.yaml"
+    path.write_text("bench:\n  branch: 4\n  search_tokens: 999\n", encoding="utf-8")
+    bench = resolve_settings("bench", {"early_stop": 0}, path)
+    config = search_config(bench, "translate")
+    assert (config.iterations, config.branch, config.early_stop, config.max_tokens) == (
+        8, 4, 0, 999
+    )
+    # bench's math suite records only what the user set; the speed suite takes only flags.
+    assert search_fields(bench) == {"branch": 4, "max_tokens": 999, "early_stop": 0}
+    assert search_fields(bench, only_flags=True) == {"early_stop": 0}

@@ -30,7 +30,7 @@ class Stdin:
 def engine(monkeypatch: pytest.MonkeyPatch) -> TranslateFake:
     """The engine every `marco translate` run of the test gets."""
     fake = TranslateFake()
-    monkeypatch.setattr("marco_cli.session.open_engine", lambda settings: fake)
+    monkeypatch.setattr("marco_cli.cli.session.open_engine", lambda settings: fake)
     return fake
 
 
@@ -39,7 +39,7 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(settings):
         raise AssertionError("the model must not be loaded")
 
-    monkeypatch.setattr("marco_cli.session.open_engine", refuse)
+    monkeypatch.setattr("marco_cli.cli.session.open_engine", refuse)
 
 
 def run(
@@ -166,7 +166,7 @@ def test_config_translate_section(capsys, monkeypatch, engine, tmp_path) -> None
     [
         ("tgt: klingon", (), "tgt (config file) 'klingon'"),
         ("tgt: klingon", ("--tgt", "xx"), "--tgt 'xx'"),
-        ("strategy: fast", (), "unknown strategy (config file) 'fast'"),
+        ("strategy: fast", (), "`translate.strategy` must be one of direct, cot, mcts"),
         ("src: en\n  tgt: en", (), "src (config file) and tgt (config file) are both en"),
     ],
 )
@@ -277,7 +277,7 @@ def test_invalid_utf8_names_the_line(capsys, monkeypatch, no_engine) -> None:
         (["--tgt", "auto"], "--tgt cannot be auto"),
         (["--src", "chinese"], "use the ISO 639-1 code 'zh'"),
         (["--src", "en", "--tgt", "en"], "--src and --tgt are both en"),
-        (["--strategy", "fast"], "unknown --strategy 'fast'; choose one of direct, cot, mcts"),
+        (["--strategy", "fast"], "'fast' is not one of 'direct', 'cot', 'mcts'"),
         (["--paragraphs", "--whole"], "--paragraphs and --whole exclude each other"),
         (["--glossary", "x.yaml", "--no-glossary"], "--glossary and --no-glossary contradict"),
     ],

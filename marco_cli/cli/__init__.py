@@ -20,7 +20,7 @@ app = typer.Typer(
     help="Run Marco-o1 locally: reasoning with chain of thought or Monte Carlo Tree Search, "
     "slang-aware translation, and benchmarks.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, pwsh
     pretty_exceptions_enable=False,
 )
 
@@ -43,7 +43,14 @@ def _root(
 
 def _register_commands() -> None:
     # Importing a command module registers its command(s) on `app`.
-    from marco_cli.cli import bench, config, models, show, solve, translate  # noqa: F401
+    from marco_cli.cli import (  # noqa: F401
+        bench_command,
+        config_command,
+        models_command,
+        show_command,
+        solve_command,
+        translate_command,
+    )
 
 
 def error_line(message: str) -> None:

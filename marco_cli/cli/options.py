@@ -1,78 +1,108 @@
-"""Options and input handling shared by the commands that run a model."""
+"""The commands' options, made from the one declaration of each in `marco_cli.settings.SCHEMA`.
+
+`@takes_settings("solve")` appends every option `marco solve` takes to the decorated function's
+signature, where Typer reads them, and hands the function their values as one `CommandFlags`:
+
+    @app.command()
+    @takes_settings("solve")
+    def solve(question: ..., *, flags: CommandFlags) -> None:
+        settings = flags.resolve()   # flag > environment > config file > the command's default
+
+Every option defaults to None on the command line, so that "not given" can fall back to the
+config file and to the command's own default, which its help states.
+"""
 
 from __future__ import annotations
 
-import sys
+import enum
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from marco_cli.errors import UsageError
+from marco_cli.settings import SCHEMA, Setting, Settings, options_for, resolve_settings
 
-# Each option defaults to None so that "not given" can fall back to the config file.
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="Model: an alias (marco-o1, marco-o1:q8_0, demo, auto), "
-        "a .gguf path, or hf:OWNER/REPO/FILE.gguf. Default: auto.",
-    ),
-]
-MaxTokensOpt = Annotated[
-    int | None, typer.Option("--max-tokens", min=1, help="Most tokens to generate.")
-]
-TemperatureOpt = Annotated[
-    float | None,
-    typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 is greedy."),
-]
-SeedOpt = Annotated[
-    int | None, typer.Option("--seed", help="Random seed, for reproducible runs.")
-]
-GpuLayersOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--n-gpu-layers", help="Layers to offload to the GPU: -1 all (default), 0 CPU only."
-    ),
-]
-CtxOpt = Annotated[
-    int | None, typer.Option("--ctx", min=256, help="Context size in tokens (default 8192).")
-]
-ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", min=1, help="CPU threads (default: cores).")
-]
-PromptsOpt = Annotated[
-    Path | None, typer.Option("--prompts", help="Folder with your own prompts/*.yaml files.")
-]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Config file (default: see `marco config path`).")
-]
-VerboseOpt = Annotated[
-    bool | None,
-    typer.Option("--verbose", "-v", help="Show model loading details and llama.cpp logs."),
-]
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Write JSON to stdout instead of plain text.")
-]
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool, "path": Path}
 
 
-def read_stdin_bytes() -> bytes:
-    """All of stdin, refusing to wait on an interactive terminal."""
-    if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError("no input: pass it as an argument or pipe it on stdin")
-    return sys.stdin.buffer.read()
+@functools.cache
+def choice_type(name: str, choices: Sequence[str]) -> type[enum.Enum]:
+    """A str Enum of `choices`: Typer turns it into a click choice, so help lists the values,
+    a wrong one is a usage error and shell completion offers them."""
+    return enum.Enum(f"{name.title()}Choice", [(value, value) for value in choices], type=str)
 
 
-def read_text_argument(argument: str | None) -> str:
-    """The argument itself, or stdin when it is missing or '-'; stdin must be UTF-8."""
-    if argument is not None and argument != "-":
-        return argument
-    data = read_stdin_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UsageError(
-            f"stdin is not valid UTF-8 (line {line}, byte {exc.start}); convert it first"
-        ) from None
+def _python_type(setting: Setting) -> Any:
+    if setting.choices:
+        return choice_type(setting.name, setting.choices)
+    return _TYPES[setting.kind]
+
+
+def typer_option(setting: Setting, command: str) -> Any:
+    """The annotated type of the option `setting` in `command`, for a function signature."""
+    return Annotated[
+        _python_type(setting) | None,
+        typer.Option(
+            *setting.flag_names(),
+            help=setting.help_for(command),
+            min=setting.minimum,
+            max=setting.maximum,
+            show_default=False,
+        ),
+    ]
+
+
+def shared_option(name: str, command: str) -> Any:
+    """The option `name` for a command that has no settings of its own (`marco config path`)."""
+    return typer_option(next(s for s in SCHEMA if s.name == name), command)
+
+
+def plain(value: Any) -> Any:
+    """A choice's string (Typer passes an Enum member), any other value unchanged."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+@dataclass(frozen=True)
+class CommandFlags:
+    """The declared options of one command as given on its command line (None: not given)."""
+
+    command: str
+    values: dict[str, Any]
+
+    def resolve(self) -> Settings:
+        """The command's settings: these flags over the environment, the config file (--config
+        or the default one) and the command's defaults."""
+        return resolve_settings(self.command, self.values, self.values.get("config"))
+
+
+def takes_settings(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give the decorated command every option `command` takes (see the module docstring); the
+    function receives them as its keyword argument `flags`."""
+    declared = options_for(command)
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(func, eval_str=True)
+        kept = [p for p in own.parameters.values() if p.name != "flags"]
+        added = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=typer_option(setting, command),
+            )
+            for name, setting in declared.items()
+        ]
+
+        @functools.wraps(func)
+        def command_function(**kwargs: Any) -> Any:
+            given = {name: plain(kwargs.pop(name)) for name in declared}
+            return func(**kwargs, flags=CommandFlags(command, given))
+
+        command_function.__signature__ = own.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+        return command_function
+
+    return decorate

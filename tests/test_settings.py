@@ -8,17 +8,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from marco_cli import config
-from marco_cli.config import (
+from marco_cli.errors import UsageError
+from marco_cli.settings import (
+    COMMANDS,
     SCHEMA,
     config_path,
     example_config,
+    keys_for,
     load_config,
     resolve_settings,
     settings,
     settings_yaml,
 )
-from marco_cli.errors import UsageError
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -133,19 +134,19 @@ def test_command_keys(tmp_path: Path) -> None:
     path = write_config(
         tmp_path,
         "solve:\n  strategy: mcts\n  iterations: 8\n  exploration: 1\n  reflect: true\n"
-        "translate:\n  strategy: literal\n  glossaries: [g.tsv, /abs/h.tsv]\n  tgt: en\n",
+        "translate:\n  strategy: direct\n  glossaries: [g.tsv, /abs/h.tsv]\n  tgt: en\n",
     )
     solve = settings("solve", {}, path)
     assert (solve["strategy"], solve["iterations"], solve["reflect"]) == ("mcts", 8, True)
     assert solve["exploration"] == 1.0 and isinstance(solve["exploration"], float)
     assert "glossaries" not in solve
     translate = settings("translate", {}, path)
-    assert translate["strategy"] == "literal"
+    assert translate["strategy"] == "direct"
     assert translate["glossaries"] == [tmp_path / "g.tsv", Path("/abs/h.tsv")]
-    assert translate["src"] is None and translate["tgt"] == "en"
-    assert "iterations" not in translate
+    assert translate["src"] == "auto" and translate["tgt"] == "en"
+    assert translate["iterations"] == 8  # translate's own default; solve's section stays there
     bench = settings("bench", {}, path)
-    assert bench["strategy"] == "cot"  # the solve section does not leak into bench
+    assert bench["iterations"] == 16 and bench["reflect"] is None
 
 
 def test_relative_prompts_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
@@ -252,20 +253,89 @@ def test_settings_yaml_round_trips(tmp_path: Path) -> None:
     parsed = yaml.safe_load(text)
     assert parsed["glossaries"] == [str(tmp_path / "a.tsv")]
     assert parsed == {
-        k: ([str(p) for p in v] if isinstance(v, list) else v) for k, v in resolved.values.items()
+        k: ([str(p) for p in v] if isinstance(v, list) else v)
+        for k, v in resolved.values.items()
+        if k in keys_for("translate")  # the flags without a config key are not shown
     }
 
 
 def test_example_config_covers_the_schema_and_is_valid(tmp_path: Path) -> None:
     text = example_config()
     for setting in SCHEMA:
-        assert re.search(rf"^# *{setting.name}: ", text, re.M), setting.name
+        if setting.sections:  # flags without a config key (--json, --config) are not in it
+            assert re.search(rf"^# *{setting.name}: ", text, re.M), setting.name
     # Uncommenting every key line gives a valid config equal to the built-in defaults.
     uncommented = "\n".join(
         line[2:] for line in text.splitlines() if re.match(r"^# ( *)[a-z_]+:", line)
     )
     path = write_config(tmp_path, uncommented)
-    for command in (*config.COMMANDS, None):
+    for command in (*COMMANDS, None):
         from_file = resolve_settings(command, {}, path).values
         defaults = resolve_settings(command, {}, None).values
         assert from_file == defaults
+
+
+# --------------------------------------------------------------------------------------------
+# One declaration per option: choices, per-command defaults, keys no section reads
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("solve:\n  action: words\n", "`solve.action` must be one of step, mini-64, mini-32"),
+        ("translate:\n  strategy: fast\n", "`translate.strategy` must be one of direct, cot"),
+        ("bench:\n  select: best\n", "`bench.select` must be one of reward, visits, vote"),
+    ],
+)
+def test_fixed_value_sets_are_checked_in_the_file(tmp_path: Path, text: str, expected: str):
+    assert expected in usage_error(write_config(tmp_path, text))
+
+
+@pytest.mark.parametrize("key", ["strategy", "action", "reward"])
+def test_bench_refuses_the_keys_it_never_read(tmp_path: Path, key: str) -> None:
+    message = usage_error(write_config(tmp_path, f"bench:\n  {key}: x\n"))
+    assert message.startswith(f"{tmp_path / 'config.yaml'}:2: unknown key `bench.{key}`: ")
+    assert "--strategies" in message or "confidence" in message
+
+
+def test_each_command_has_its_own_search_defaults() -> None:
+    defaults = {c: settings(c) for c in COMMANDS}
+    search = ("iterations", "branch", "early_stop", "reflect")
+    assert [defaults["solve"][k] for k in search] == [16, 3, 5, None]
+    assert [defaults["translate"][k] for k in search] == [8, 2, 3, False]
+    assert [defaults["bench"][k] for k in search] == [16, 3, 5, None]
+    assert all(defaults[c]["max_tokens"] == 4096 for c in COMMANDS)
+    assert all(defaults[c]["search_tokens"] is None for c in COMMANDS)
+    assert "#   iterations: 8  # mcts: search iterations" in example_config()
+
+
+def test_help_states_each_commands_default() -> None:
+    (iterations,) = (s for s in SCHEMA if s.name == "iterations")
+    assert iterations.help_for("solve") == "mcts: search iterations (default 16)."
+    assert iterations.help_for("translate") == "mcts: search iterations (default 8)."
+
+
+def test_the_declared_choices_and_presets_are_the_librarys() -> None:
+    """The declarations do not import the search (it would slow every `marco --help`); this
+    keeps their value sets and defaults equal to the ones the library enforces."""
+    from marco_cli.reasoning import STRATEGIES as SOLVE_STRATEGIES
+    from marco_cli.reasoning import SYSTEM_PROMPTS
+    from marco_cli.search import SearchConfig
+    from marco_cli.search.actions import ACTIONS
+    from marco_cli.search.config import SELECT_MODES
+    from marco_cli.search.reward import REWARDS
+    from marco_cli.translate import SEARCH_DEFAULTS
+    from marco_cli.translate import STRATEGIES as TRANSLATE_STRATEGIES
+
+    declared = {(s.name, (s.sections or s.commands)[0]): s for s in SCHEMA}
+    assert declared["action", "solve"].choices == ACTIONS
+    assert declared["select", "solve"].choices == SELECT_MODES
+    assert declared["reward", "solve"].choices == tuple(REWARDS)
+    assert declared["strategy", "solve"].choices == SOLVE_STRATEGIES
+    assert declared["strategy", "translate"].choices == TRANSLATE_STRATEGIES
+    assert declared["system", "solve"].choices == SYSTEM_PROMPTS
+    search = SearchConfig()
+    for name in ("iterations", "branch", "early_stop", "exploration", "action", "select"):
+        assert settings("solve")[name] == getattr(search, name), name
+    assert {k: settings("translate")[k] for k in SEARCH_DEFAULTS} == SEARCH_DEFAULTS
+    assert settings("solve")["max_tokens"] == search.max_path_tokens

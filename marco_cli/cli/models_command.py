@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.options import JsonOpt
+from marco_cli.cli.options import shared_option
 from marco_cli.ui.console import write_result
 
 models_app = typer.Typer(
@@ -17,6 +17,8 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(models_app, name="models")
+
+JsonOpt = shared_option("json", "models")
 
 NameArg = Annotated[
     str,
@@ -28,11 +30,11 @@ NameArg = Annotated[
 
 
 @models_app.command("list")
-def list_command(json_out: JsonOpt = False) -> None:
+def list_command(json_out: JsonOpt = None) -> None:
     """Known model aliases, their size and whether they are on this machine."""
     from marco_cli.models import list_models
 
-    _print_models(list_models(), json_out=json_out)
+    _print_models(list_models(), json_out=bool(json_out))
 
 
 @models_app.command("pull")

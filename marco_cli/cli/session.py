@@ -1,4 +1,5 @@
-"""Opening a model for a command: settings → resolved model file → loaded engine."""
+"""Opening a model for a command: settings → resolved model file → loaded engine, with a
+spinner on a terminal while it loads."""
 
 from __future__ import annotations
 
@@ -6,26 +7,19 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from marco_cli.config import settings as resolve_settings
 from marco_cli.engine.base import Engine
 from marco_cli.models import resolve_model
 from marco_cli.prompts import load_prompts
+from marco_cli.settings import Settings
 from marco_cli.ui.console import stderr_console
 
 
-def command_settings(
-    command: str, flags: dict[str, Any], config_path: Path | None
-) -> dict[str, Any]:
-    """Flags over environment over config file over defaults, for one command."""
-    return dict(resolve_settings(command, flags, config_path))
-
-
-def command_prompts(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+def command_prompts(name: str, settings: Settings) -> dict[str, Any]:
     prompts_dir = settings.get("prompts")
     return load_prompts(name, Path(prompts_dir) if prompts_dir else None)
 
 
-def open_engine(settings: dict[str, Any]) -> Engine:
+def open_engine(settings: Settings) -> Engine:
     """Resolve `settings["model"]` (downloading or assembling it if needed) and load it."""
     from marco_cli.engine.llama import LlamaEngine  # heavy: only when a model is needed
 

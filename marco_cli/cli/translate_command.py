@@ -12,50 +12,18 @@ from typing import Annotated, Any
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.mcts import (
-    ActionOpt,
-    ExplorationOpt,
-    SelectOpt,
-    TimeLimitOpt,
-    budget_options,
-    search_config,
-)
-from marco_cli.cli.options import (
-    ConfigOpt,
-    CtxOpt,
-    GpuLayersOpt,
-    JsonOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    PromptsOpt,
-    SeedOpt,
-    TemperatureOpt,
-    ThreadsOpt,
-    VerboseOpt,
-    read_stdin_bytes,
-)
+from marco_cli.cli.input import read_stdin_bytes
+from marco_cli.cli.options import CommandFlags, takes_settings
 from marco_cli.errors import ExitCode, UsageError
-
-# marco_cli.translate.SEARCH_DEFAULTS, which this module does not import at start-up.
-IterationsOpt, BranchOpt, EarlyStopOpt = budget_options(iterations=8, branch=2, early_stop=3)
+from marco_cli.settings import Settings
 
 
 @app.command()
+@takes_settings("translate")
 def translate(
     text: Annotated[
         str | None,
         typer.Argument(help="Text to translate; '-' or nothing reads it from stdin."),
-    ] = None,
-    src: Annotated[
-        str | None,
-        typer.Option(
-            "--src",
-            help="Source language, an ISO 639-1 code (zh, en, ja, ...) or auto "
-            "(default: auto, guessed from the script).",
-        ),
-    ] = None,
-    tgt: Annotated[
-        str | None, typer.Option("--tgt", help="Target language, an ISO 639-1 code (default: en).")
     ] = None,
     paragraphs: Annotated[
         bool,
@@ -67,15 +35,6 @@ def translate(
     whole: Annotated[
         bool, typer.Option("--whole", help="Translate the whole input as one document.")
     ] = False,
-    strategy: Annotated[
-        str | None,
-        typer.Option(
-            "--strategy",
-            "-s",
-            help="direct (fastest, no reasoning), cot (reason about "
-            "slang first; the default) or mcts (search, scored by confidence).",
-        ),
-    ] = None,
     glossary: Annotated[
         list[Path] | None,
         typer.Option(
@@ -102,24 +61,8 @@ def translate(
     batch: Annotated[
         int | None, typer.Option("--batch", min=1, help="Units generated together (default 8).")
     ] = None,
-    json_out: JsonOpt = False,
-    model: ModelOpt = None,
-    max_tokens: MaxTokensOpt = None,
-    temperature: TemperatureOpt = None,
-    seed: SeedOpt = None,
-    n_gpu_layers: GpuLayersOpt = None,
-    ctx: CtxOpt = None,
-    threads: ThreadsOpt = None,
-    prompts: PromptsOpt = None,
-    config: ConfigOpt = None,
-    verbose: VerboseOpt = None,
-    iterations: IterationsOpt = None,
-    branch: BranchOpt = None,
-    exploration: ExplorationOpt = None,
-    action: ActionOpt = None,
-    select: SelectOpt = None,
-    early_stop: EarlyStopOpt = None,
-    time_limit: TimeLimitOpt = None,
+    *,
+    flags: CommandFlags,
 ) -> None:
     """Translate text, slang and idioms by meaning, keeping one output line per input line.
 
@@ -131,60 +74,29 @@ def translate(
     Exit codes: 0 ok, 1 error, 2 bad input or options, 4 some units failed (each is reported
     on stderr with its line number and left empty on stdout), 130 interrupted.
     """
-    from marco_cli.session import command_prompts, command_settings
-    from marco_cli.translate import DEFAULT_STRATEGY, STRATEGIES, split_units
+    from marco_cli.cli.session import command_prompts
+    from marco_cli.translate import split_units
 
-    settings = command_settings(
-        "translate",
-        {
-            "model": model,
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "seed": seed,
-            "n_gpu_layers": n_gpu_layers,
-            "ctx": ctx,
-            "threads": threads,
-            "prompts": prompts,
-            "verbose": verbose,
-            "strategy": strategy,
-            "src": src,
-            "tgt": tgt,
-            "iterations": iterations,
-            "branch": branch,
-            "exploration": exploration,
-            "action": action,
-            "select": select,
-            "early_stop": early_stop,
-            "time_limit": time_limit,
-        },
-        config,
-    )
+    settings = flags.resolve()
     # Options first: a usage error should not wait for the input or the model.
     if paragraphs and whole:
         raise UsageError("--paragraphs and --whole exclude each other; pick one")
     if no_glossary and glossary:
         raise UsageError("--glossary and --no-glossary contradict each other; drop one")
-    chosen = settings.get("strategy") or DEFAULT_STRATEGY
-    if chosen not in STRATEGIES:
-        raise UsageError(
-            f"unknown {_origin('strategy', strategy)} {chosen!r}; "
-            f"choose one of {', '.join(STRATEGIES)}"
-        )
-    source, target = _languages(settings, _origin("src", src), _origin("tgt", tgt))
+    source, target = _languages(settings)
     mode = "paragraphs" if paragraphs else "whole" if whole else "lines"
     files = [] if no_glossary else [*(settings.get("glossaries") or []), *(glossary or [])]
     search = None
-    if chosen == "mcts":
-        from marco_cli.translate import SEARCH_DEFAULTS
+    if settings["strategy"] == "mcts":
+        from marco_cli.cli.search_settings import search_config
 
-        search = search_config(
-            settings, max_tokens=max_tokens, temperature=temperature, defaults=SEARCH_DEFAULTS
-        )
+        # A --temperature on the command line also sets the children's sampling temperature.
+        search = search_config(settings, temperature=settings.flag("temperature"))
 
     input_text = _read_input(text)
     document = split_units(input_text, mode)
     if not document.pending:  # empty input, or only blank lines: nothing for the model
-        _write_blank(document, json_out, source, target)
+        _write_blank(document, bool(settings["json"]), source, target)
         return
 
     if source is None:
@@ -206,25 +118,26 @@ def translate(
         glossary_obj,
         source=source,
         target=target,
-        strategy=chosen,
+        strategy=settings["strategy"],
         mode=mode,
         split_long=split_long,
         batch=batch,
         search=search,
-        json_out=json_out,
+        json_out=bool(settings["json"]),
     )
 
 
-def _origin(name: str, flag: Any) -> str:
+def _origin(settings: Settings, name: str) -> str:
     """How an error names a setting: the flag when it was given, else the config file's key."""
-    return f"--{name}" if flag is not None else f"{name} (config file)"
+    return f"--{name}" if settings.flag(name) is not None else f"{name} (config file)"
 
 
-def _languages(settings: dict[str, Any], src_name: str, tgt_name: str) -> tuple[Any, Any]:
+def _languages(settings: Settings) -> tuple[Any, Any]:
     from marco_cli.languages import parse_language
 
-    source = parse_language(settings.get("src") or "auto", src_name, allow_auto=True)
-    target = parse_language(settings.get("tgt") or "en", tgt_name)
+    src_name, tgt_name = _origin(settings, "src"), _origin(settings, "tgt")
+    source = parse_language(settings["src"], src_name, allow_auto=True)
+    target = parse_language(settings["tgt"], tgt_name)
     if source is not None and source.code == target.code:
         raise UsageError(f"{src_name} and {tgt_name} are both {source.code}; nothing to translate")
     return source, target
@@ -277,7 +190,7 @@ def _lines(result: Any) -> str:
 
 
 def _run(
-    settings: dict[str, Any],
+    settings: Settings,
     document: Any,
     prompts: dict[str, Any],
     glossary: Any,
@@ -291,7 +204,7 @@ def _run(
     search: Any,
     json_out: bool,
 ) -> None:
-    from marco_cli.session import open_engine
+    from marco_cli.cli.session import open_engine
     from marco_cli.translate import TranslateOptions, Translator
     from marco_cli.ui.console import stderr_console
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.options import ConfigOpt
+from marco_cli.cli.options import shared_option
 from marco_cli.ui.console import write_result
 
 config_app = typer.Typer(
@@ -17,11 +17,13 @@ config_app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 
+ConfigOpt = shared_option("config", "config")
+
 
 @config_app.command("path")
 def path_command(config: ConfigOpt = None) -> None:
     """Print the config file's path (MARCO_CONFIG, else the user config folder)."""
-    from marco_cli.config import config_path
+    from marco_cli.settings import config_path
 
     write_result(str(config_path(config)))
 
@@ -39,8 +41,8 @@ def show_command(
     config: ConfigOpt = None,
 ) -> None:
     """Print the resolved settings as YAML, each with where its value came from."""
-    from marco_cli.config import COMMANDS, resolve_settings, settings_yaml
     from marco_cli.errors import UsageError
+    from marco_cli.settings import COMMANDS, resolve_settings, settings_yaml
 
     if command is not None and command not in COMMANDS:
         raise UsageError(f"no settings for {command!r}; choose one of {', '.join(COMMANDS)}")
@@ -50,6 +52,6 @@ def show_command(
 @config_app.command("example")
 def example_command() -> None:
     """Print an annotated config file with every key, commented out, at its default."""
-    from marco_cli.config import example_config
+    from marco_cli.settings import example_config
 
     write_result(example_config())

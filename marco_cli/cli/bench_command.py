@@ -16,28 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.mcts import (
-    BranchOpt,
-    EarlyStopOpt,
-    ExplorationOpt,
-    IterationsOpt,
-    SelectOpt,
-    TimeLimitOpt,
-)
-from marco_cli.cli.options import (
-    ConfigOpt,
-    CtxOpt,
-    GpuLayersOpt,
-    JsonOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    PromptsOpt,
-    SeedOpt,
-    TemperatureOpt,
-    ThreadsOpt,
-    VerboseOpt,
-)
+from marco_cli.cli.options import CommandFlags, choice_type, plain, shared_option, takes_settings
 from marco_cli.errors import ExitCode, Interrupted, UsageError
+from marco_cli.settings import Settings
 from marco_cli.ui.console import stderr_console, write_result
 
 bench_app = typer.Typer(
@@ -51,12 +32,15 @@ app.add_typer(bench_app, name="bench")
 SUITES = ("math", "speed", "translate")
 DEFAULT_STRATEGIES = "cot,mcts-step"
 
+JsonOpt = shared_option("json", "bench")
+
 ReportOpt = Annotated[
     Path | None, typer.Option("--report", help="Also write the table(s) as Markdown to FILE.md.")
 ]
 
 
 @bench_app.callback(invoke_without_command=True)
+@takes_settings("bench")
 def bench(
     context: typer.Context,
     dataset: Annotated[
@@ -69,7 +53,8 @@ def bench(
         ),
     ] = None,
     suite: Annotated[
-        str, typer.Option("--suite", help="math (accuracy), speed, or translate.")
+        choice_type("suite", SUITES),  # type: ignore[valid-type]
+        typer.Option("--suite", help="math (accuracy), speed, or translate.", show_default=False),
     ] = "math",
     strategies: Annotated[
         str | None,
@@ -80,10 +65,6 @@ def bench(
             f"with -reflect/-noreflect. Default: {DEFAULT_STRATEGIES}.",
         ),
     ] = None,
-    reflect: Annotated[
-        bool | None,
-        typer.Option("--reflect/--no-reflect", help="Reflection for strategies without a suffix."),
-    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="First N problems.")] = None,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip N problems.")] = 0,
     ids: Annotated[
@@ -92,30 +73,6 @@ def bench(
     samples: Annotated[
         int, typer.Option("--samples", "-k", min=1, help="Attempts per problem (Test@k).")
     ] = 1,
-    iterations: IterationsOpt = None,
-    branch: BranchOpt = None,
-    exploration: ExplorationOpt = None,
-    select: SelectOpt = None,
-    early_stop: EarlyStopOpt = None,
-    time_limit: TimeLimitOpt = None,
-    search_tokens: Annotated[
-        int | None,
-        typer.Option(
-            "--search-tokens",
-            min=1,
-            help="MCTS: token budget of a whole search (default: none; --iterations bounds it). "
-            "--max-tokens bounds each reasoning path.",
-        ),
-    ] = None,
-    system: Annotated[
-        str | None, typer.Option("--system", help="System prompt: zh (Marco-o1's own) or en.")
-    ] = None,
-    src: Annotated[
-        str | None, typer.Option("--src", help="translate suite: source language (default auto).")
-    ] = None,
-    tgt: Annotated[
-        str | None, typer.Option("--tgt", help="translate suite: target language (default en).")
-    ] = None,
     glossary: Annotated[
         bool | None,
         typer.Option(
@@ -136,102 +93,41 @@ def bench(
         bool, typer.Option("--resume", help="Continue (or extend) an existing results file.")
     ] = False,
     report: ReportOpt = None,
-    json_out: JsonOpt = False,
-    model: ModelOpt = None,
-    max_tokens: MaxTokensOpt = None,
-    temperature: TemperatureOpt = None,
-    seed: SeedOpt = None,
-    n_gpu_layers: GpuLayersOpt = None,
-    ctx: CtxOpt = None,
-    threads: ThreadsOpt = None,
-    prompts: PromptsOpt = None,
-    config: ConfigOpt = None,
-    verbose: VerboseOpt = None,
+    *,
+    flags: CommandFlags,
 ) -> None:
     """Run strategies over a benchmark and print the summary table (see `marco bench report`)."""
     if context.invoked_subcommand is not None:
         return
-    if suite not in SUITES:
-        raise UsageError(f"unknown --suite {suite!r}: use one of {', '.join(SUITES)}")
-    from marco_cli.session import command_settings
+    from marco_cli.cli.search_settings import search_fields
 
-    settings = command_settings(
-        "bench",
-        {
-            "model": model,
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "seed": seed,
-            "n_gpu_layers": n_gpu_layers,
-            "ctx": ctx,
-            "threads": threads,
-            "prompts": prompts,
-            "verbose": verbose,
-            "reflect": reflect,
-            "system": system,
-            "iterations": iterations,
-            "branch": branch,
-            "exploration": exploration,
-            "select": select,
-            "early_stop": early_stop,
-            "time_limit": time_limit,
-        },
-        config,
-    )
-    search = {
-        key: settings.get(key)
-        for key in ("iterations", "branch", "exploration", "select", "early_stop", "time_limit")
-    }
-    search["max_tokens"] = search_tokens
+    settings = flags.resolve()
+    suite = plain(suite)
     if suite == "speed":
-        # Only explicit flags change the speed suite's own search (branch 4, mini-32, ...).
-        flags = {
-            "iterations": iterations,
-            "branch": branch,
-            "exploration": exploration,
-            "select": select,
-            "early_stop": early_stop,
-            "time_limit": time_limit,
-            "max_tokens": search_tokens,
-            **_speed_strategy(strategies),
-        }
-        _speed(
-            settings=settings,
-            search=flags,
-            tokens=max_tokens,
-            report=report,
-            json_out=json_out,
-        )
+        # Only flags change the speed suite's own search (branch 4, mini-32, ...).
+        search = {**search_fields(settings, only_flags=True), **_speed_strategy(strategies)}
+        _speed(settings=settings, search=search, report=report)
         return
     if suite == "translate":
         _translate(
             settings=settings,
             datasets=dataset,
             strategies=strategies,
-            limit=limit,
-            offset=offset,
-            ids=ids,
-            src=src,
-            tgt=tgt,
+            selection=_selection(ids, offset, limit),
             glossary=glossary,
-            search=search,
             report=report,
-            json_out=json_out,
         )
         return
     code = _math(
         settings=settings,
         datasets=dataset or ["mgsm-en"],
         strategies=strategies or DEFAULT_STRATEGIES,
-        limit=limit,
-        offset=offset,
-        ids=ids,
+        selection=_selection(ids, offset, limit),
         samples=samples,
-        search=search,
+        search=search_fields(settings),
         out=out,
         resume=resume,
         report=report,
-        json_out=json_out,
         command=_command_line(),
     )
     if code:
@@ -245,7 +141,7 @@ def report_command(
         Path | None, typer.Argument(help="A second results file to compare side by side.")
     ] = None,
     report: ReportOpt = None,
-    json_out: JsonOpt = False,
+    json_out: JsonOpt = None,
 ) -> None:
     """Re-render the summary table of a results file, or compare two files (e.g. two models)."""
     from marco_cli.bench import (
@@ -359,46 +255,41 @@ def _write_report(path: Path, text: str) -> None:
     stderr_console().print(f"report written to {path}", markup=False)
 
 
+def _selection(ids: str | None, offset: int, limit: int | None) -> Any:
+    from marco_cli.bench.math_suite import Selection
+
+    return Selection(ids=ids, offset=offset, limit=limit)
+
+
+def _note(message: str) -> None:
+    stderr_console().print(f"marco: {message}", markup=False)
+
+
 def _math(
     *,
-    settings: dict[str, Any],
+    settings: Settings,
     datasets: list[str],
     strategies: str,
-    limit: int | None,
-    offset: int,
-    ids: str | None,
+    selection: Any,
     samples: int,
     search: dict[str, Any],
     out: Path | None,
     resume: bool,
     report: Path | None,
-    json_out: bool,
     command: str,
 ) -> int:
-    from marco_cli.bench import (
-        BenchOptions,
-        BenchProgress,
-        ModelRef,
-        PlainProgress,
-        ResultStore,
-        check_resume,
-        default_results_path,
-        load_datasets,
-        markdown_report,
-        parse_ids,
-        parse_strategies,
-        plan_options,
-        run_bench,
-        summarize,
-        summary_table,
-    )
+    from marco_cli.bench import BenchOptions, BenchProgress, ModelRef, PlainProgress
+    from marco_cli.bench.math_suite import prepare_math_suite
+    from marco_cli.cli.session import command_prompts, open_engine
     from marco_cli.files import file_sha256
     from marco_cli.models import resolve_model
-    from marco_cli.session import command_prompts, open_engine
+
+    def model_ref() -> ModelRef:
+        resolved = resolve_model(settings["model"])
+        return ModelRef(resolved.name, str(resolved.path), file_sha256(resolved.path))
 
     console = stderr_console()
-    loaded = load_datasets(datasets, ids=parse_ids(ids), offset=offset, limit=limit)
-    specs = parse_strategies(strategies, reflect=bool(settings.get("reflect")))
+    json_out = bool(settings["json"])
     options = BenchOptions(
         samples=samples,
         seed=settings["seed"] if settings.get("seed") is not None else 0,
@@ -407,30 +298,27 @@ def _math(
         system=settings["system"],
         search=search,
     )
-    if samples > 1 and options.temperature == 0 and any(s.strategy == "cot" for s in specs):
-        console.print(
-            f"marco: note: --samples {samples} with --temperature 0: the cot attempts of a "
-            "problem are identical (greedy); pass e.g. --temperature 0.7 for independent ones",
-            markup=False,
-        )
-    planned = plan_options(loaded, specs, options)
-    solve_prompts = command_prompts("solve", settings)
-    resolved = resolve_model(settings["model"])
-    path = out or default_results_path(resolved.name, [d.name for d in loaded])
-    store = ResultStore(path, resume=resume).open()
+    suite = prepare_math_suite(
+        datasets,
+        strategies,
+        options,
+        command_prompts("solve", settings),
+        model_ref,
+        selection=selection,
+        reflect=bool(settings.get("reflect")),
+        results=out,
+        resume=resume,
+        on_note=_note,
+    )
     try:
-        if store.repaired:
-            console.print(f"marco: dropped a truncated last record in {path}", markup=False)
-        ref = ModelRef(resolved.name, str(resolved.path), file_sha256(resolved.path))
-        check_resume(store, ref, planned, loaded)
         if not json_out:
-            console.print(f"results: {path}", markup=False, highlight=False)
+            console.print(f"results: {suite.path}", markup=False, highlight=False)
         progress: Any = None
         if console.is_terminal:
             progress = BenchProgress(console)
-            for ds in loaded:
-                for spec in specs:
-                    progress.add(ds.name, spec.name, len(ds.problems) * samples)
+            for ds in suite.datasets:
+                for spec in suite.strategies:
+                    progress.add(ds.name, spec.name, suite.attempts(ds))
         elif settings.get("verbose"):
             progress = PlainProgress(console)
         engine = open_engine(settings)
@@ -440,50 +328,27 @@ def _math(
                 stack.enter_context(_sigterm_as_interrupt())
                 if isinstance(progress, BenchProgress):
                     stack.enter_context(progress)
-                outcome = run_bench(
-                    engine,
-                    loaded,
-                    specs,
-                    store,
-                    options=options,
-                    prompts=solve_prompts,
-                    model=ref,
-                    on_progress=progress,
-                )
+                outcome = suite.run(engine, on_progress=progress)
         except (KeyboardInterrupt, Interrupted):
-            console.print(
-                f"marco: interrupted; {len(store)} records are safe in {path}: run the same "
-                "command with --resume to continue",
-                markup=False,
+            _note(
+                f"interrupted; {len(suite.store)} records are safe in {suite.path}: run the "
+                "same command with --resume to continue"
             )
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         finally:
             engine.close()
     finally:
-        store.close()
+        suite.close()
 
-    summaries = summarize(outcome.records)
-    table = summary_table(summaries)
+    summaries = suite.summaries(outcome)
     if report is not None:
-        _write_report(
-            report,
-            markdown_report(
-                table,
-                datasets=loaded,
-                model=ref,
-                options=options,
-                strategies=specs,
-                results=path,
-                backend=backend,
-                command=command,
-            ),
-        )
+        _write_report(report, suite.markdown(outcome, backend=backend, command=command))
     if json_out:
         write_result(
             json.dumps(
                 {
-                    "results": str(path),
-                    "model": ref.to_json(),
+                    "results": str(suite.path),
+                    "model": suite.model.to_json(),
                     "new": outcome.new,
                     "resumed": outcome.skipped,
                     "errors": outcome.errors,
@@ -493,29 +358,21 @@ def _math(
             )
         )
     else:
-        _print_tables([table])
+        _print_tables([suite.table(outcome)])
     errors = sum(1 for r in outcome.records if r.get("error"))
     if errors:
-        console.print(
-            f'marco: {errors} attempts failed (see "error" in {path}); they count as wrong and '
-            "are retried by --resume",
-            markup=False,
+        _note(
+            f'{errors} attempts failed (see "error" in {suite.path}); they count as wrong and '
+            "are retried by --resume"
         )
         return ExitCode.PARTIAL
     return ExitCode.OK
 
 
-def _speed(
-    *,
-    settings: dict[str, Any],
-    search: dict[str, Any],
-    tokens: int | None,
-    report: Path | None,
-    json_out: bool,
-) -> None:
+def _speed(*, settings: Settings, search: dict[str, Any], report: Path | None) -> None:
     from marco_cli.bench import render_markdown
     from marco_cli.bench.speed_suite import run_speed_suite, speed_table
-    from marco_cli.session import command_prompts, open_engine
+    from marco_cli.cli.session import command_prompts, open_engine
 
     solve_prompts = command_prompts("solve", settings)
     console = stderr_console()
@@ -524,7 +381,7 @@ def _speed(
         result = run_speed_suite(
             engine,
             solve_prompts,
-            decode_tokens=tokens,
+            decode_tokens=settings.flag("max_tokens"),
             seed=settings["seed"] if settings.get("seed") is not None else 0,
             search=search,
             system=settings["system"],
@@ -537,7 +394,7 @@ def _speed(
     table = speed_table(result)
     if report is not None:
         _write_report(report, render_markdown(table))
-    if json_out:
+    if settings["json"]:
         write_result(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         _print_tables([table])
@@ -545,18 +402,12 @@ def _speed(
 
 def _translate(
     *,
-    settings: dict[str, Any],
+    settings: Settings,
     datasets: list[str] | None,
     strategies: str | None,
-    limit: int | None,
-    offset: int,
-    ids: str | None,
-    src: str | None,
-    tgt: str | None,
+    selection: Any,
     glossary: bool | None,
-    search: dict[str, Any],
     report: Path | None,
-    json_out: bool,
 ) -> None:
     from marco_cli.bench import parse_ids, render_markdown, select_problems
     from marco_cli.bench.translate_suite import (
@@ -564,8 +415,9 @@ def _translate(
         run_translate_suite,
         translate_table,
     )
+    from marco_cli.cli.search_settings import search_config
+    from marco_cli.cli.session import command_prompts, open_engine
     from marco_cli.languages import detect_language, parse_language
-    from marco_cli.session import command_prompts, open_engine
 
     if not datasets or len(datasets) != 1:
         raise UsageError(
@@ -573,25 +425,21 @@ def _translate(
             "(source<TAB>reference(s)[<TAB>must<TAB>must-not])"
         )
     items = select_problems(
-        read_translation_set(datasets[0]), ids=parse_ids(ids), offset=offset, limit=limit
+        read_translation_set(datasets[0]),
+        ids=parse_ids(selection.ids),
+        offset=selection.offset,
+        limit=selection.limit,
     )
     if not items:
         raise UsageError("the selection (--ids/--offset/--limit) holds no lines")
-    source_language = parse_language(src or "auto", "--src", allow_auto=True)
+    source_language = parse_language(settings["src"], "--src", allow_auto=True)
     if source_language is None:
         source_language = detect_language("\n".join(item.source for item in items))
-    target_language = parse_language(tgt or "en", "--tgt")
+    target_language = parse_language(settings["tgt"], "--tgt")
     names = [s.strip() for s in (strategies or "direct,cot").split(",") if s.strip()]
     modes = (False, True) if glossary is None else (glossary,)
-    search_config = None
-    if "mcts" in names:
-
-        from marco_cli.search import SearchConfig
-        from marco_cli.translate import SEARCH_DEFAULTS
-
-        overrides = {k: v for k, v in search.items() if v is not None}
-        search_config = SearchConfig(**{**SEARCH_DEFAULTS, **overrides})
-        search_config.validate()
+    # The translation search, as `marco translate` runs it, with what the user set on top.
+    search = search_config(settings, "translate") if "mcts" in names else None
     translate_prompts = command_prompts("translate", settings)
     console = stderr_console()
     engine = open_engine(settings)
@@ -607,7 +455,7 @@ def _translate(
             max_tokens=settings["max_tokens"],
             temperature=settings["temperature"],
             seed=settings["seed"] if settings.get("seed") is not None else 0,
-            search=search_config,
+            search=search,
             on_variant=(lambda name: console.print(f"translating: {name}", markup=False))
             if console.is_terminal
             else None,
@@ -617,7 +465,7 @@ def _translate(
     table = translate_table(results, title=f"translate: {Path(datasets[0]).name}")
     if report is not None:
         _write_report(report, render_markdown(table))
-    if json_out:
+    if settings["json"]:
         write_result(json.dumps([r.to_json() for r in results], ensure_ascii=False))
     else:
         _print_tables([table])

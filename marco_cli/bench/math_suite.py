@@ -1,0 +1,148 @@
+"""The accuracy suite (`marco bench --suite math`) from start to end, as a library.
+
+    suite = prepare_math_suite(["mgsm-en"], "cot,mcts-step", BenchOptions(), prompts,
+                               lambda: model_ref)
+    try:
+        outcome = suite.run(engine)
+    finally:
+        suite.close()
+    print(suite.markdown(outcome))
+
+Preparing does everything that may fail before a model is loaded: it reads the data sets,
+parses the strategies, checks the options and opens the results file, refusing a resume that
+would mix models, data or options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from marco_cli.bench.datasets import Dataset, load_datasets, parse_ids
+from marco_cli.bench.report import TextTable, markdown_report, summary_table
+from marco_cli.bench.runner import (
+    AttemptDone,
+    BenchOptions,
+    BenchOutcome,
+    ModelRef,
+    StrategySpec,
+    check_resume,
+    parse_strategies,
+    plan_options,
+    run_bench,
+)
+from marco_cli.bench.stats import Summary, summarize
+from marco_cli.bench.store import ResultStore, default_results_path
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which problems of each data set: ids (1-based rows, e.g. "1,4,10-20"), offset, limit."""
+
+    ids: str | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
+@dataclass
+class MathSuite:
+    """A prepared accuracy run; `close()` it (the results file stays locked until then)."""
+
+    datasets: list[Dataset]
+    strategies: list[StrategySpec]
+    options: BenchOptions
+    prompts: dict[str, Any]
+    model: ModelRef
+    store: ResultStore
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def attempts(self, dataset: Dataset) -> int:
+        """Attempts per strategy on `dataset` (problems times samples)."""
+        return len(dataset.problems) * self.options.samples
+
+    def run(
+        self, engine: Any, on_progress: Callable[[AttemptDone], None] | None = None
+    ) -> BenchOutcome:
+        """Run every attempt the results file does not hold yet."""
+        return run_bench(
+            engine,
+            self.datasets,
+            self.strategies,
+            self.store,
+            options=self.options,
+            prompts=self.prompts,
+            model=self.model,
+            on_progress=on_progress,
+        )
+
+    def summaries(self, outcome: BenchOutcome) -> list[Summary]:
+        return summarize(outcome.records)
+
+    def table(self, outcome: BenchOutcome) -> TextTable:
+        return summary_table(self.summaries(outcome))
+
+    def markdown(self, outcome: BenchOutcome, *, backend: str = "", command: str = "") -> str:
+        """The report: the summary table with the model, data, options and command behind it."""
+        return markdown_report(
+            self.table(outcome),
+            datasets=self.datasets,
+            model=self.model,
+            options=self.options,
+            strategies=self.strategies,
+            results=self.path,
+            backend=backend,
+            command=command,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def prepare_math_suite(
+    datasets: Sequence[str],
+    strategies: str,
+    options: BenchOptions,
+    prompts: dict[str, Any],
+    model: Callable[[], ModelRef],
+    *,
+    selection: Selection = Selection(),
+    reflect: bool = False,
+    results: Path | None = None,
+    resume: bool = False,
+    on_note: Callable[[str], None] | None = None,
+) -> MathSuite:
+    """Load and check everything for a run (see the module docstring). `model` names the
+    model once the options are checked (finding it may mean a download). `reflect` is the
+    reflection of strategies named without -reflect/-noreflect; `results` defaults to a file
+    named for the model and data sets in the user data folder; `on_note` hears advice and
+    repairs (a dropped truncated record)."""
+    note = on_note or (lambda _message: None)
+    loaded = load_datasets(
+        list(datasets),
+        ids=parse_ids(selection.ids),
+        offset=selection.offset,
+        limit=selection.limit,
+    )
+    specs = parse_strategies(strategies, reflect=reflect)
+    if options.samples > 1 and options.temperature == 0 and any(s.strategy == "cot" for s in specs):
+        note(
+            f"note: --samples {options.samples} with --temperature 0: the cot attempts of a "
+            "problem are identical (greedy); pass e.g. --temperature 0.7 for independent ones"
+        )
+    planned = plan_options(loaded, specs, options)
+    ref = model()
+    path = results or default_results_path(ref.name, [d.name for d in loaded])
+    store = ResultStore(path, resume=resume).open()
+    try:
+        if store.repaired:
+            note(f"dropped a truncated last record in {path}")
+        check_resume(store, ref, planned, loaded)
+    except BaseException:
+        store.close()
+        raise
+    return MathSuite(loaded, specs, options, prompts, ref, store)

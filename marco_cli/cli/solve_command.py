@@ -1,0 +1,169 @@
+"""`marco solve`: the answer on stdout, the thought (or the search tree) on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from marco_cli.cli import app
+from marco_cli.cli.input import read_text_argument
+from marco_cli.cli.options import CommandFlags, takes_settings
+from marco_cli.errors import ExitCode, Interrupted, MarcoError, UsageError
+from marco_cli.ui.console import stderr_console, write_result
+
+
+@app.command()
+@takes_settings("solve")
+def solve(
+    question: Annotated[
+        str | None, typer.Argument(help="The question; '-' or nothing reads it from stdin.")
+    ] = None,
+    hide_thought: Annotated[
+        bool, typer.Option("--hide-thought", help="Do not stream the thought to stderr.")
+    ] = False,
+    tree: Annotated[
+        bool | None,
+        typer.Option(
+            "--tree/--no-tree",
+            help="mcts: keep the live tree after the search (default on a terminal) / hide it; "
+            "when stderr is not a terminal, --tree prints the final tree once.",
+        ),
+    ] = None,
+    save_tree: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-tree",
+            help="mcts: write the whole search tree to this JSON file (see marco show).",
+        ),
+    ] = None,
+    *,
+    flags: CommandFlags,
+) -> None:
+    """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
+    from marco_cli.cli.session import command_prompts, open_engine
+    from marco_cli.reasoning import SolveOptions
+    from marco_cli.reasoning import solve as run_solve
+    from marco_cli.ui.stream import ThoughtStream
+
+    settings = flags.resolve()
+    text = read_text_argument(question)
+    solve_prompts = command_prompts("solve", settings)
+    options = SolveOptions(
+        strategy=settings["strategy"],
+        max_tokens=settings["max_tokens"],
+        temperature=settings["temperature"],
+        seed=settings["seed"],
+        reflect=settings["reflect"],
+        system=settings["system"],
+    )
+    json_out = bool(settings["json"])
+    if options.strategy == "mcts":
+        from dataclasses import replace
+
+        from marco_cli.cli.search_settings import search_config
+
+        # A --temperature on the command line also sets the children's sampling temperature.
+        search = search_config(settings, temperature=settings.flag("temperature"))
+        _run_search(
+            open_engine(settings),
+            text,
+            replace(options, search=search),
+            solve_prompts,
+            json_out=json_out,
+            tree=tree,
+            save_tree=save_tree,
+        )
+        return
+    console = stderr_console()
+    stream = None
+    if console.is_terminal and not hide_thought:
+        stream = ThoughtStream(console, solve_prompts["reflection"])
+    engine = open_engine(settings)
+    try:
+        result = run_solve(engine, text, options, solve_prompts, on_text=stream)
+    except Interrupted as exc:
+        if stream is None and exc.partial:
+            console.print(exc.partial, markup=False)
+        raise
+    finally:
+        if stream is not None:
+            stream.close()
+        engine.close()
+
+    if json_out:
+        write_result(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        write_result(result.answer)
+    if not result.complete:
+        console.print(
+            "marco: the model stopped before closing its answer "
+            f"({result.generated_tokens} tokens, "
+            "the --max-tokens budget); the answer above is partial",
+            markup=False,
+        )
+        raise typer.Exit(ExitCode.INCOMPLETE)
+
+
+def _run_search(
+    engine: Any,
+    question: str,
+    options: Any,
+    prompts: dict[str, Any],
+    *,
+    json_out: bool,
+    tree: bool | None,
+    save_tree: Path | None,
+) -> None:
+    """Run the search with the live tree on a terminal, write the answer, save the tree, and
+    exit 130 when interrupted or 3 when no rollout completed."""
+    from marco_cli.reasoning import solve as run_solve
+    from marco_cli.ui.live_tree import LiveTree, print_tree
+
+    console = stderr_console()
+    if save_tree is not None and not save_tree.parent.is_dir():
+        engine.close()
+        raise UsageError(f"cannot save the tree to {save_tree}: its folder does not exist")
+    live = LiveTree(console, keep=tree is not False) if console.is_terminal else None
+    try:
+        if live is not None:
+            live.start()
+        result = run_solve(engine, question, options, prompts, on_event=live)
+    finally:
+        if live is not None:
+            live.stop()
+        engine.close()
+    searched = result.search_result
+    if save_tree is not None:
+        _save(save_tree, searched.to_json())
+    if live is None and tree:
+        print_tree(console, searched.to_json())
+
+    if json_out:
+        write_result(json.dumps(result.to_json(), ensure_ascii=False))
+    elif result.complete:
+        write_result(result.answer)
+    interrupted = bool(result.search_summary and result.search_summary.get("interrupted"))
+    if not result.complete:
+        why = "interrupted before any" if interrupted else "the search completed no"
+        console.print(
+            f"marco: {why} rollout reached an answer ({result.generated_tokens} tokens, "
+            f"stopped: {result.finish_reason}); the best partial path:",
+            markup=False,
+        )
+        console.print(searched.text.strip() or "(nothing generated)", markup=False, style="dim")
+    elif interrupted:
+        console.print("marco: interrupted; the answer above is the best found so far", markup=False)
+    if interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    if not result.complete:
+        raise typer.Exit(ExitCode.INCOMPLETE)
+
+
+def _save(path: Path, document: dict[str, Any]) -> None:
+    try:
+        path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    except OSError as exc:
+        raise MarcoError(f"cannot write the tree to {path}: {exc.strerror or exc}") from None
