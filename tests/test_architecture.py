@@ -1,0 +1,153 @@
+"""The import rules of ARCHITECTURE.md, checked on the source: imports only point down the
+layers (or stay inside their own package), and no two modules import each other, even through
+others. Imports inside functions and under TYPE_CHECKING count too."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parents[1] / "marco_cli"
+
+# Lowest first. A module belongs to the first (longest) prefix that matches its dotted name.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "core",
+        (
+            "marco_cli",  # the package itself: its version only
+            "marco_cli.errors",
+            "marco_cli.response",
+            "marco_cli.answers",
+            "marco_cli.text",
+            "marco_cli.files",
+            "marco_cli.prompts",
+            "marco_cli.prompt_files",
+            "marco_cli.data",
+        ),
+    ),
+    ("engine", ("marco_cli.engine",)),
+    ("models", ("marco_cli.models",)),
+    ("settings", ("marco_cli.settings",)),
+    ("search", ("marco_cli.search",)),
+    ("language", ("marco_cli.languages", "marco_cli.glossary")),
+    ("tasks", ("marco_cli.reasoning", "marco_cli.translate")),
+    ("bench", ("marco_cli.bench",)),
+    ("ui", ("marco_cli.ui",)),
+    ("cli", ("marco_cli.cli", "marco_cli.__main__")),
+)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _layer(module: str) -> int:
+    best, best_length = None, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            inside = prefix != "marco_cli" and module.startswith(prefix + ".")
+            matches = module == prefix or inside
+            if matches and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    assert best is not None, f"{module} is in no layer: add it to LAYERS and ARCHITECTURE.md"
+    return best
+
+
+def _imports(module: str, path: Path, known: set[str]) -> set[str]:
+    """The marco_cli modules `module` imports (a `from X import name` of a submodule counts as
+    importing the submodule)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name in known and name != module}
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {name: _imports(name, path, known) for name, path in modules.items()}
+
+
+def _package(module: str) -> str:
+    return module.rpartition(".")[0] if module.count(".") > 1 else module
+
+
+def test_imports_point_down_the_layers() -> None:
+    wrong = []
+    for module, targets in _graph().items():
+        for target in targets:
+            same_package = _package(target) == _package(module) or target.startswith(
+                module + "."
+            )
+            if _layer(target) > _layer(module) and not same_package:
+                wrong.append(
+                    f"{module} ({LAYERS[_layer(module)][0]}) imports {target} "
+                    f"({LAYERS[_layer(target)][0]})"
+                )
+    assert not wrong, "upward imports:\n" + "\n".join(sorted(wrong))
+
+
+def test_no_import_cycles() -> None:
+    graph = _graph()
+    # A package's __init__ re-exporting its own modules is not a cycle of ideas: leave out the
+    # edges from a package to its own submodules.
+    edges = {m: {t for t in ts if not t.startswith(m + ".")} for m, ts in graph.items()}
+    cycles = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(edges[node]):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*stack[stack.index(target) :], target]))
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[node] = 2
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module)
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_library_code_does_not_print() -> None:
+    """Only the cli and ui layers write to the terminal; the rest reports through callbacks."""
+    printing = []
+    for module, path in _modules().items():
+        if LAYERS[_layer(module)][0] in ("cli", "ui"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id == "print":
+                    printing.append(f"{module}:{node.lineno}")
+    assert not printing, "print() outside cli/ui: " + ", ".join(printing)
+
+
+def test_the_rules_catch_an_upward_import(tmp_path: Path) -> None:
+    """The checker itself: a search module importing the cli is reported."""
+    source = tmp_path / "x.py"
+    source.write_text("from marco_cli.cli import app\nimport marco_cli.bench.store\n", "utf-8")
+    found = _imports("marco_cli.search.x", source, {"marco_cli.cli", "marco_cli.bench.store"})
+    assert found == {"marco_cli.cli", "marco_cli.bench.store"}
+    assert _layer("marco_cli.cli") > _layer("marco_cli.search.x")
