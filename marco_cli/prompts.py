@@ -95,7 +95,9 @@ class TranslatePrompts:
 PromptSet = TypeVar("PromptSet", SolvePrompts, TranslatePrompts)
 
 _FILES: dict[type, str] = {SolvePrompts: "solve.yaml", TranslatePrompts: "translate.yaml"}
-_PLACEHOLDERS: dict[str, frozenset[str]] = {"repair_instructions": frozenset({"src", "tgt", "word"})}
+_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "repair_instructions": frozenset({"src", "tgt", "word"}),
+}
 _DEFAULT_PLACEHOLDERS = frozenset({"src", "tgt"})
 _FROM_SOLVE = {"system_cot": "system_zh", "reflection": "reflection"}
 """Translate prompts that are, unless a translate file sets them, the solve prompts named."""
@@ -222,7 +224,7 @@ def _examples(value: Any, origin: str) -> tuple[Example, ...]:
     examples = []
     for number, item in enumerate(value, 1):
         where = f"{origin}: `examples` item {number}"
-        if not isinstance(item, dict) or not _EXAMPLE_KEYS <= set(item):
+        if not isinstance(item, dict) or not set(item) >= _EXAMPLE_KEYS:
             raise UsageError(f"{where} needs the keys {', '.join(sorted(_EXAMPLE_KEYS))}")
         hints = item["hints"] or []
         text_fields = [item[k] for k in ("pair", "text", "thought", "output")]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from marco_cli.answers import answer_key
 from marco_cli.engine.base import Engine, Request, Sampling, split_tokens
 from marco_cli.errors import ContextOverflowError, Interrupted, UsageError
+from marco_cli.prompts import SolvePrompts
 from marco_cli.response import (
     OUTPUT_CLOSE,
     OUTPUT_OPEN,
@@ -28,7 +29,6 @@ from marco_cli.search import SearchConfig, SearchEvent, SearchResult, run_mcts
 
 Strategy = Literal["cot", "mcts"]
 STRATEGIES: tuple[str, ...] = ("cot", "mcts")
-SYSTEM_PROMPTS: tuple[str, ...] = ("zh", "en")
 
 
 @dataclass(frozen=True)
@@ -88,36 +88,30 @@ class ReasoningTask(MarcoO1Format):
     numbers do (else when their whitespace-normalised texts do)."""
 
     @classmethod
-    def from_prompts(cls, prompts: dict[str, Any]) -> ReasoningTask:
+    def from_prompts(cls, prompts: SolvePrompts) -> ReasoningTask:
         """The task of prompts/solve.yaml: its assistant prefix and reflection phrase."""
-        return cls(prompts["assistant_prefix"], str(prompts.get("reflection", "")))
+        return cls(prompts.assistant_prefix, prompts.reflection)
 
     def answer_key(self, answer: str) -> str:
         return answer_key(answer)
 
 
 def question_tokens(
-    engine: Engine, question: str, prompts: dict[str, Any], system: str = "zh"
+    engine: Engine, question: str, prompts: SolvePrompts, system: str = "zh"
 ) -> list[int]:
     """The chat prompt for `question`, ending inside the assistant turn after its prefix."""
-    if system not in SYSTEM_PROMPTS:
-        raise UsageError(
-            f"unknown system prompt {system!r}; choose one of {', '.join(SYSTEM_PROMPTS)}"
-        )
     messages = [
-        {"role": "system", "content": prompts[f"system_{system}"]},
+        {"role": "system", "content": prompts.system(system)},
         {"role": "user", "content": question},
     ]
-    return engine.chat_tokens(messages) + engine.tokenize(
-        prompts["assistant_prefix"], special=False
-    )
+    return engine.chat_tokens(messages) + engine.tokenize(prompts.assistant_prefix, special=False)
 
 
 def solve(
     engine: Engine,
     question: str,
     options: SolveOptions,
-    prompts: dict[str, Any],
+    prompts: SolvePrompts,
     *,
     on_text: Callable[[str], None] | None = None,
     on_event: Callable[[Any], None] | None = None,
@@ -161,7 +155,7 @@ def _solve_mcts(
     question: str,
     prompt: list[int],
     options: SolveOptions,
-    prompts: dict[str, Any],
+    prompts: SolvePrompts,
     *,
     on_event: Callable[[SearchEvent], None] | None = None,
 ) -> SolveResult:
@@ -199,7 +193,7 @@ def _solve_cot(
     question: str,
     prompt: list[int],
     options: SolveOptions,
-    prompts: dict[str, Any],
+    prompts: SolvePrompts,
     on_text: Callable[[str], None] | None,
 ) -> SolveResult:
     sampling = Sampling(temperature=options.temperature, top_p=options.top_p, seed=options.seed)
@@ -237,17 +231,17 @@ def _solve_cot(
             if gen.stop in THOUGHT_ENDS:
                 # The thought just closed: cut the closing tag and make the model rethink.
                 kept, leftover = split_tokens(engine, gen.tokens, gen.text.rfind(gen.stop))
-                insert = f"{leftover}\n\n{prompts['reflection']}\n"
+                insert = f"{leftover}\n\n{prompts.reflection}\n"
                 tokens += kept + engine.tokenize(insert, special=False)
                 text += engine.detokenize(kept) + insert
                 reflections += 1
-                stream(0, f"\n\n{prompts['reflection']}\n")
+                stream(0, f"\n\n{prompts.reflection}\n")
                 continue
             tokens += gen.tokens
             text += gen.text
             if gen.finish_reason == "eos" and OUTPUT_OPEN not in text:
                 # The model ended its turn without an answer block: open one and let it finish.
-                forced = prompts["force_answer"]
+                forced = prompts.force_answer
                 tokens += engine.tokenize(forced, special=False)
                 text += forced
                 stream(0, forced)
@@ -256,7 +250,7 @@ def _solve_cot(
     except KeyboardInterrupt:
         raise Interrupted("".join(shown)) from None
 
-    parsed = parse_response(prompts["assistant_prefix"] + text)
+    parsed = parse_response(prompts.assistant_prefix + text)
     return SolveResult(
         question=question,
         answer=parsed.answer,

@@ -9,7 +9,7 @@ import pytest
 from marco_cli.bench import BenchOptions, ModelRef, read_records
 from marco_cli.bench.math_suite import Selection, prepare_math_suite
 from marco_cli.errors import UsageError
-from marco_cli.prompts import load_prompts
+from marco_cli.prompts import load_solve_prompts
 
 MODEL = ModelRef("tiny", "tiny.gguf", "0" * 64)
 
@@ -27,7 +27,7 @@ def test_a_run_records_every_attempt_and_reports_it(tiny_engine, tmp_path: Path)
         [str(toy_set(tmp_path))],
         "cot,mcts-mini32",
         BenchOptions(max_tokens=24, samples=2, search={"iterations": 1, "branch": 1}),
-        load_prompts("solve"),
+        load_solve_prompts(),
         lambda: MODEL,
         selection=Selection(ids="1,3"),
         results=results,
@@ -49,5 +49,5 @@ def test_bad_strategies_fail_before_the_model_is_looked_up(tmp_path: Path) -> No
 
     with pytest.raises(UsageError, match="unknown strategy 'beam'"):
         prepare_math_suite(
-            [str(toy_set(tmp_path))], "beam", BenchOptions(), load_prompts("solve"), model
+            [str(toy_set(tmp_path))], "beam", BenchOptions(), load_solve_prompts(), model
         )

@@ -276,7 +276,7 @@ def test_real_solve_with_a_scripted_engine(dataset, tmp_path: Path) -> None:
     """The runner drives the real solve() (cot) end to end; only the model is scripted."""
     from fake_engine import FakeEngine
 
-    from marco_cli.prompts import load_prompts
+    from marco_cli.prompts import load_solve_prompts
 
     engine = FakeEngine("", [], fallback="7 + 1 = 8.\n</Thought>\n<Output>It is 8.</Output>")
     path = tmp_path / "r.jsonl"
@@ -287,7 +287,7 @@ def test_real_solve_with_a_scripted_engine(dataset, tmp_path: Path) -> None:
             parse_strategies("cot"),
             store,
             options=BenchOptions(max_tokens=200),
-            prompts=load_prompts("solve"),
+            prompts=load_solve_prompts(),
             model=MODEL,
         )
     assert [(r["id"], r["answer"], r["correct"]) for r in outcome.records] == [

@@ -6,7 +6,7 @@ import pytest
 
 from marco_cli.bench.report import render_markdown
 from marco_cli.bench.speed_suite import peak_rss_mib, run_speed_suite, speed_table
-from marco_cli.prompts import load_prompts
+from marco_cli.prompts import load_solve_prompts
 
 
 def test_speed_suite_on_a_scripted_engine() -> None:
@@ -16,7 +16,7 @@ def test_speed_suite_on_a_scripted_engine() -> None:
     steps: list[str] = []
     result = run_speed_suite(
         engine,
-        load_prompts("solve"),
+        load_solve_prompts(),
         decode_tokens=8,
         search={"iterations": 2},
         on_step=steps.append,
@@ -59,7 +59,7 @@ def test_peak_rss_is_in_mib() -> None:
 @pytest.mark.tiny
 def test_speed_suite_on_the_tiny_model(tiny_engine) -> None:
     search = {"iterations": 2, "max_path_tokens": 48, "max_tokens": 160}
-    result = run_speed_suite(tiny_engine, load_prompts("solve"), decode_tokens=16, search=search)
+    result = run_speed_suite(tiny_engine, load_solve_prompts(), decode_tokens=16, search=search)
     assert result.single.tokens > 0 and result.single.tokens_per_second > 0
     assert all(d.tokens_per_second > 0 for d in result.decode)
     assert result.search.search_tokens > 0

@@ -64,7 +64,7 @@ def test_run_on_a_scripted_engine(tmp_path: Path) -> None:
     from fake_engine import FakeEngine
 
     from marco_cli.languages import language
-    from marco_cli.prompts import load_prompts
+    from marco_cli.prompts import load_translate_prompts
 
     path = tmp_path / "set.tsv"
     path.write_text(
@@ -75,7 +75,7 @@ def test_run_on_a_scripted_engine(tmp_path: Path) -> None:
     results = run_translate_suite(
         engine,
         read_translation_set(path),
-        load_prompts("translate"),
+        load_translate_prompts(),
         src=language("zh"),
         tgt=language("en"),
         strategies=["direct"],

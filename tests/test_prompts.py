@@ -31,9 +31,8 @@ def test_shipped_sets_load_typed() -> None:
 def test_marco_system_prompt_is_shipped_once() -> None:
     """translate's chain-of-thought system prompt is solve's, not a second copy of it."""
     shipped = Path(__file__).parents[1] / "prompts"
-    occurrences = sum(
-        path.read_text(encoding="utf-8").count("你的名字是Marco-o1") for path in shipped.glob("*.yaml")
-    )
+    texts = [path.read_text(encoding="utf-8") for path in shipped.glob("*.yaml")]
+    occurrences = sum(text.count("你的名字是Marco-o1") for text in texts)
     assert occurrences == 1
     assert load_translate_prompts().system("cot") == load_solve_prompts().system_zh
     assert load_translate_prompts().reflection == REFLECTION

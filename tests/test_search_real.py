@@ -10,11 +10,11 @@ import pytest
 
 from marco_cli.cli import main
 from marco_cli.engine.base import Request
-from marco_cli.prompts import load_prompts
+from marco_cli.prompts import load_solve_prompts
 from marco_cli.reasoning import ReasoningTask, question_tokens
 from marco_cli.search import SearchConfig, run_mcts
 
-PROMPTS = load_prompts("solve")
+PROMPTS = load_solve_prompts()
 
 
 @pytest.fixture

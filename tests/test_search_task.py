@@ -5,7 +5,7 @@ from __future__ import annotations
 from fake_engine import Doc, FakeEngine
 
 from marco_cli.languages import language
-from marco_cli.prompts import load_prompts
+from marco_cli.prompts import load_translate_prompts
 from marco_cli.reasoning import ReasoningTask
 from marco_cli.response import ANSWER_MARKERS
 from marco_cli.search import SearchConfig, SearchEvent, run_mcts
@@ -51,7 +51,7 @@ def test_different_translations_ending_in_the_same_number_do_not_stop_the_search
     options = TranslateOptions(
         src=language("zh"), tgt=language("en"), strategy="mcts", search=search
     )
-    translator = Translator(engine, load_prompts("translate"), options)
+    translator = Translator(engine, load_translate_prompts(), options)
     events: list[SearchEvent] = []
     (result,) = list(translator.translate_document(split_units("五块钱\n"), on_event=events.append))
     assert result.ok and result.translation == "It costs 5 yuan."

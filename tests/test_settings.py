@@ -318,8 +318,8 @@ def test_help_states_each_commands_default() -> None:
 def test_the_declared_choices_and_presets_are_the_librarys() -> None:
     """The declarations do not import the search (it would slow every `marco --help`); this
     keeps their value sets and defaults equal to the ones the library enforces."""
+    from marco_cli.prompts import SYSTEM_PROMPTS
     from marco_cli.reasoning import STRATEGIES as SOLVE_STRATEGIES
-    from marco_cli.reasoning import SYSTEM_PROMPTS
     from marco_cli.search import SearchConfig
     from marco_cli.search.actions import ACTIONS
     from marco_cli.search.config import SELECT_MODES

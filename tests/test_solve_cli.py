@@ -209,3 +209,23 @@ def test_bad_config_file(tmp_path: Path) -> None:
     result = marco("solve", "--config", str(config), "hi")
     assert result.returncode == 2
     assert str(config) in one_error_line(result)
+
+
+def test_prompt_file_with_a_bad_key_is_one_line(tmp_path: Path, tiny_model_path: Path) -> None:
+    """A user's prompts folder is checked key by key: no traceback, exit 2, file and key named."""
+    (tmp_path / "solve.yaml").write_text("force_answer: [not, text]\n", encoding="utf-8")
+    result = marco("solve", "-m", str(tiny_model_path), "--prompts", str(tmp_path), "1+1?")
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert str(tmp_path / "solve.yaml") in line and "`force_answer`" in line
+
+
+def test_prompt_file_with_only_some_keys_is_laid_over_the_shipped_one(
+    tmp_path: Path, tiny_model_path: Path
+) -> None:
+    (tmp_path / "solve.yaml").write_text("system_en: Be brief.\n", encoding="utf-8")
+    result = marco(
+        "solve", "-m", str(tiny_model_path), "--prompts", str(tmp_path), "--max-tokens", "8",
+        "--system", "en", "1+1?",
+    )
+    assert result.returncode in (0, 3), result.stderr.decode()

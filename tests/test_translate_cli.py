@@ -424,11 +424,11 @@ def tiny_engine_4k(tiny_model_path: Path):
 def test_tiny_model_prefix_is_evaluated_once(tiny_engine_4k) -> None:
     from marco_cli.glossary import build_glossary
     from marco_cli.languages import language
-    from marco_cli.prompts import load_prompts
+    from marco_cli.prompts import load_translate_prompts
     from marco_cli.translate import TranslateOptions, Translator, split_units
 
     engine = tiny_engine_4k
-    prompts = load_prompts("translate")
+    prompts = load_translate_prompts()
     options = TranslateOptions(
         src=language("zh"), tgt=language("en"), strategy="cot", max_tokens=12, batch_size=4
     )
@@ -449,7 +449,7 @@ def test_tiny_model_prefix_is_evaluated_once(tiny_engine_4k) -> None:
     assert [r.source for r in results] == lines
     # Every prompt token evaluated once: the shared prefix once, each unit's own suffix once,
     # and per unit the thought's close (plus the last thought token, never decoded before).
-    close = len(engine.tokenize(prompts["thought_close"], special=False))
+    close = len(engine.tokenize(prompts.thought_close, special=False))
     assert prompt_work <= prefix + suffixes + len(lines) * (close + 2)
     assert prompt_work < 2 * prefix  # not once per unit (that would be 12 times)
 
@@ -478,13 +478,13 @@ def test_demo_slang_set_glossary_and_reasoning_beat_plain_direct(demo_model_path
     from marco_cli.engine.llama import LlamaEngine
     from marco_cli.glossary import build_glossary
     from marco_cli.languages import language
-    from marco_cli.prompts import load_prompts
+    from marco_cli.prompts import load_translate_prompts
     from marco_cli.translate import TranslateOptions, Translator, split_units
 
     cases = load_slang_set()
     assert len(cases) >= 15
     document = split_units("".join(case.sentence + "\n" for case in cases))
-    prompts = load_prompts("translate")
+    prompts = load_translate_prompts()
     scores: dict[str, int] = {}
     report: list[str] = []
     with LlamaEngine(demo_model_path, n_ctx=8192) as engine:

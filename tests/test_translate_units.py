@@ -10,7 +10,7 @@ from translate_fake import TranslateFake
 from marco_cli.errors import ContextOverflowError, UsageError
 from marco_cli.glossary import Entry, Glossary
 from marco_cli.languages import detect_language, language, parse_language
-from marco_cli.prompts import load_prompts
+from marco_cli.prompts import TranslatePrompts, load_translate_prompts
 from marco_cli.translate import (
     JSON_FIELDS,
     TranslateOptions,
@@ -212,8 +212,8 @@ def test_detect_language_without_letters() -> None:
 
 
 @pytest.fixture()
-def prompts() -> dict:
-    return load_prompts("translate")
+def prompts() -> TranslatePrompts:
+    return load_translate_prompts()
 
 
 def options(**kwargs) -> TranslateOptions:
@@ -230,7 +230,7 @@ def slang_glossary() -> Glossary:
     return Glossary(layers=[entries])
 
 
-def test_translate_units_in_order_with_blank_lines(prompts: dict) -> None:
+def test_translate_units_in_order_with_blank_lines(prompts: TranslatePrompts) -> None:
     engine = TranslateFake({"一": "one", "二": "two", "三": "three"})
     doc = split_units("一\n\n二\n三\n")
     results = list(Translator(engine, prompts, options(batch_size=2)).translate_document(doc))
@@ -241,7 +241,7 @@ def test_translate_units_in_order_with_blank_lines(prompts: dict) -> None:
     assert engine.stats.batch_sizes == [2, 2, 1, 1]
 
 
-def test_cot_prompt_layout_and_reasoning(prompts: dict) -> None:
+def test_cot_prompt_layout_and_reasoning(prompts: TranslatePrompts) -> None:
     engine = TranslateFake({"鞋子有踩屎感": "The shoes feel soft"}, thought=" = soft.")
     translator = Translator(engine, prompts, options(), slang_glossary())
     result = translator.translate("鞋子有踩屎感")
@@ -262,7 +262,7 @@ def test_cot_prompt_layout_and_reasoning(prompts: dict) -> None:
     assert 0 < result.confidence <= 1
 
 
-def test_direct_strategy_has_no_thought(prompts: dict) -> None:
+def test_direct_strategy_has_no_thought(prompts: TranslatePrompts) -> None:
     engine = TranslateFake({"你好": "Hello"})
     result = Translator(engine, prompts, options(strategy="direct")).translate("你好")
     assert result.translation == "Hello" and result.reasoning == ""
@@ -270,7 +270,7 @@ def test_direct_strategy_has_no_thought(prompts: dict) -> None:
     assert "<Thought>" not in engine.prompts[0].split("Text:\n你好")[0].rsplit("user", 1)[-1]
 
 
-def test_examples_only_for_their_language_pair(prompts: dict) -> None:
+def test_examples_only_for_their_language_pair(prompts: TranslatePrompts) -> None:
     zh_en = Translator(TranslateFake(), prompts, options())
     en_zh = Translator(TranslateFake(), prompts, options(src=language("en"), tgt=language("zh")))
     assert "双十一" in zh_en.engine.detokenize(zh_en.prompter.prompt_tokens("x"))
@@ -278,14 +278,14 @@ def test_examples_only_for_their_language_pair(prompts: dict) -> None:
     assert "双十一" not in text and "Translate the English text below into Chinese" in text
 
 
-def test_unknown_source_language_is_named_generically(prompts: dict) -> None:
+def test_unknown_source_language_is_named_generically(prompts: TranslatePrompts) -> None:
     t = Translator(TranslateFake(), prompts, options(src=None))
     assert "Translate the source text below into English" in t.engine.detokenize(
         t.prompter.prompt_tokens("x")
     )
 
 
-def test_fixed_prefix_is_shared_across_units(prompts: dict) -> None:
+def test_fixed_prefix_is_shared_across_units(prompts: TranslatePrompts) -> None:
     engine = TranslateFake()
     t = Translator(engine, prompts, options(), slang_glossary())
     a, b = (
@@ -299,7 +299,7 @@ def test_fixed_prefix_is_shared_across_units(prompts: dict) -> None:
     )
 
 
-def test_failed_unit_is_reported_and_keeps_its_place(prompts: dict) -> None:
+def test_failed_unit_is_reported_and_keeps_its_place(prompts: TranslatePrompts) -> None:
     engine = TranslateFake({"一": "one", "三": "three"}, fail=["二"])
     doc = split_units("一\n二\n三\n")
     results = list(Translator(engine, prompts, options(batch_size=8)).translate_document(doc))
@@ -308,13 +308,13 @@ def test_failed_unit_is_reported_and_keeps_its_place(prompts: dict) -> None:
     assert [r.translation for r in results] == ["one", "", "three"]
 
 
-def test_empty_model_output_is_a_failure(prompts: dict) -> None:
+def test_empty_model_output_is_a_failure(prompts: TranslatePrompts) -> None:
     engine = TranslateFake(default="")
     result = Translator(engine, prompts, options(strategy="direct")).translate("你好")
     assert not result.ok and result.error == "the model produced no translation"
 
 
-def test_interrupt_propagates_after_earlier_batches(prompts: dict) -> None:
+def test_interrupt_propagates_after_earlier_batches(prompts: TranslatePrompts) -> None:
     engine = TranslateFake(interrupt=["三"])
     doc = split_units("一\n二\n三\n四\n")
     got = []
@@ -324,14 +324,14 @@ def test_interrupt_propagates_after_earlier_batches(prompts: dict) -> None:
     assert got == ["一", "二"]
 
 
-def test_unit_too_long_names_its_line(prompts: dict) -> None:
+def test_unit_too_long_names_its_line(prompts: TranslatePrompts) -> None:
     engine = TranslateFake(n_ctx=3000)
     doc = split_units("短\n" + "很长的句子。" * 200 + "\n")
     with pytest.raises(ContextOverflowError, match=r"line 2: .*--split-long"):
         list(Translator(engine, prompts, options(strategy="direct")).translate_document(doc))
 
 
-def test_split_long_translates_pieces_as_one_unit(prompts: dict) -> None:
+def test_split_long_translates_pieces_as_one_unit(prompts: TranslatePrompts) -> None:
     engine = TranslateFake(n_ctx=3000, default="Piece.")
     doc = split_units("短\n" + "很长的句子。" * 200 + "\n")
     t = Translator(engine, prompts, options(strategy="direct", split_long=True))
@@ -342,7 +342,7 @@ def test_split_long_translates_pieces_as_one_unit(prompts: dict) -> None:
     assert "\n" not in results[1].translation
 
 
-def test_jsonl_schema(prompts: dict) -> None:
+def test_jsonl_schema(prompts: TranslatePrompts) -> None:
     engine = TranslateFake({"我是吃瓜群众": "I'm just watching from the sidelines"})
     doc = split_units("我是吃瓜群众\n\n")
     t = Translator(engine, prompts, options(), slang_glossary())
@@ -376,22 +376,19 @@ def test_jsonl_schema(prompts: dict) -> None:
     assert records[1]["source"] == "" and records[1]["translation"] == ""
 
 
-def test_bad_strategy_and_missing_prompts(prompts: dict) -> None:
+def test_bad_strategy(prompts: TranslatePrompts) -> None:
     with pytest.raises(UsageError, match="unknown --strategy 'fast'"):
         Translator(TranslateFake(), prompts, options(strategy="fast"))
-    broken = {k: v for k, v in prompts.items() if k != "instructions_cot"}
-    with pytest.raises(UsageError, match="instructions_cot"):
-        Translator(TranslateFake(), broken, options())
 
 
-def test_paragraph_mode_allows_multiline_translations(prompts: dict) -> None:
+def test_paragraph_mode_allows_multiline_translations(prompts: TranslatePrompts) -> None:
     engine = TranslateFake({"第一行\n第二行": "Line one\n\nline two"})
     doc = split_units("第一行\n第二行\n", "paragraphs")
     results = list(Translator(engine, prompts, options(mode="paragraphs")).translate_document(doc))
     assert results[0].translation == "Line one\nline two"
 
 
-def test_chinese_left_in_the_translation_is_repaired(prompts: dict) -> None:
+def test_chinese_left_in_the_translation_is_repaired(prompts: TranslatePrompts) -> None:
     engine = TranslateFake(
         {"博主推荐这款喵喵膏": "The博主 recommends this 喵喵膏.", "喵喵膏": "Meow balm"}
     )
@@ -402,7 +399,7 @@ def test_chinese_left_in_the_translation_is_repaired(prompts: dict) -> None:
     assert len(repair) == 1 and 'Translate the Chinese word "喵喵膏" into English' in repair[0]
 
 
-def test_no_repair_into_chinese(prompts: dict) -> None:
+def test_no_repair_into_chinese(prompts: TranslatePrompts) -> None:
     engine = TranslateFake({"Hello": "你好"})
     t = Translator(
         engine, prompts, options(src=language("en"), tgt=language("zh"), strategy="direct")
@@ -410,7 +407,7 @@ def test_no_repair_into_chinese(prompts: dict) -> None:
     assert t.translate("Hello").translation == "你好" and len(engine.prompts) == 1
 
 
-def test_mcts_strategy_uses_the_search(prompts: dict) -> None:
+def test_mcts_strategy_uses_the_search(prompts: TranslatePrompts) -> None:
     from marco_cli.search import SearchConfig
 
     engine = TranslateFake({"鞋子有踩屎感": "The shoes feel super soft"})

@@ -280,7 +280,7 @@ def _math(
 ) -> int:
     from marco_cli.bench import BenchOptions, BenchProgress, ModelRef, PlainProgress
     from marco_cli.bench.math_suite import prepare_math_suite
-    from marco_cli.cli.session import command_prompts, open_engine
+    from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.files import file_sha256
     from marco_cli.models import resolve_model
 
@@ -302,7 +302,7 @@ def _math(
         datasets,
         strategies,
         options,
-        command_prompts("solve", settings),
+        solve_prompts(settings),
         model_ref,
         selection=selection,
         reflect=bool(settings.get("reflect")),
@@ -372,15 +372,15 @@ def _math(
 def _speed(*, settings: Settings, search: dict[str, Any], report: Path | None) -> None:
     from marco_cli.bench import render_markdown
     from marco_cli.bench.speed_suite import run_speed_suite, speed_table
-    from marco_cli.cli.session import command_prompts, open_engine
+    from marco_cli.cli.session import open_engine, solve_prompts
 
-    solve_prompts = command_prompts("solve", settings)
+    prompts = solve_prompts(settings)
     console = stderr_console()
     engine = open_engine(settings)
     try:
         result = run_speed_suite(
             engine,
-            solve_prompts,
+            prompts,
             decode_tokens=settings.flag("max_tokens"),
             seed=settings["seed"] if settings.get("seed") is not None else 0,
             search=search,
@@ -416,7 +416,7 @@ def _translate(
         translate_table,
     )
     from marco_cli.cli.search_settings import search_config
-    from marco_cli.cli.session import command_prompts, open_engine
+    from marco_cli.cli.session import open_engine, translate_prompts
     from marco_cli.languages import detect_language, parse_language
 
     if not datasets or len(datasets) != 1:
@@ -440,14 +440,14 @@ def _translate(
     modes = (False, True) if glossary is None else (glossary,)
     # The translation search, as `marco translate` runs it, with what the user set on top.
     search = search_config(settings, "translate") if "mcts" in names else None
-    translate_prompts = command_prompts("translate", settings)
+    prompts = translate_prompts(settings)
     console = stderr_console()
     engine = open_engine(settings)
     try:
         results = run_translate_suite(
             engine,
             items,
-            translate_prompts,
+            prompts,
             src=source_language,
             tgt=target_language,
             strategies=names,

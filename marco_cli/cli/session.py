@@ -5,18 +5,31 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
 from marco_cli.engine.base import Engine
 from marco_cli.models import resolve_model
-from marco_cli.prompts import load_prompts
+from marco_cli.prompts import (
+    SolvePrompts,
+    TranslatePrompts,
+    load_solve_prompts,
+    load_translate_prompts,
+)
 from marco_cli.settings import Settings
 from marco_cli.ui.console import stderr_console
 
 
-def command_prompts(name: str, settings: Settings) -> dict[str, Any]:
-    prompts_dir = settings.get("prompts")
-    return load_prompts(name, Path(prompts_dir) if prompts_dir else None)
+def solve_prompts(settings: Settings) -> SolvePrompts:
+    return load_solve_prompts(_prompts_dir(settings))
+
+
+def translate_prompts(settings: Settings) -> TranslatePrompts:
+    return load_translate_prompts(_prompts_dir(settings))
+
+
+def _prompts_dir(settings: Settings) -> Path | None:
+    """The user's prompts folder (`--prompts`, or `prompts:` in the config file), if any."""
+    folder = settings.get("prompts")
+    return Path(folder) if folder else None
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from marco_cli.cli.input import read_text_argument
 from marco_cli.cli.options import CommandFlags, takes_settings
 from marco_cli.errors import ExitCode, Interrupted, MarcoError, UsageError
 from marco_cli.ui.console import stderr_console, write_result
+
+if TYPE_CHECKING:
+    from marco_cli.prompts import SolvePrompts
 
 
 @app.command()
@@ -43,14 +46,14 @@ def solve(
     flags: CommandFlags,
 ) -> None:
     """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
-    from marco_cli.cli.session import command_prompts, open_engine
+    from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.reasoning import SolveOptions
     from marco_cli.reasoning import solve as run_solve
     from marco_cli.ui.stream import ThoughtStream
 
     settings = flags.resolve()
     text = read_text_argument(question)
-    solve_prompts = command_prompts("solve", settings)
+    prompts = solve_prompts(settings)
     options = SolveOptions(
         strategy=settings["strategy"],
         max_tokens=settings["max_tokens"],
@@ -71,7 +74,7 @@ def solve(
             open_engine(settings),
             text,
             replace(options, search=search),
-            solve_prompts,
+            prompts,
             json_out=json_out,
             tree=tree,
             save_tree=save_tree,
@@ -80,10 +83,10 @@ def solve(
     console = stderr_console()
     stream = None
     if console.is_terminal and not hide_thought:
-        stream = ThoughtStream(console, solve_prompts["reflection"])
+        stream = ThoughtStream(console, prompts.reflection)
     engine = open_engine(settings)
     try:
-        result = run_solve(engine, text, options, solve_prompts, on_text=stream)
+        result = run_solve(engine, text, options, prompts, on_text=stream)
     except Interrupted as exc:
         if stream is None and exc.partial:
             console.print(exc.partial, markup=False)
@@ -111,7 +114,7 @@ def _run_search(
     engine: Any,
     question: str,
     options: Any,
-    prompts: dict[str, Any],
+    prompts: SolvePrompts,
     *,
     json_out: bool,
     tree: bool | None,

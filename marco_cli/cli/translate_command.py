@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,9 @@ from marco_cli.cli.input import read_stdin_bytes
 from marco_cli.cli.options import CommandFlags, takes_settings
 from marco_cli.errors import ExitCode, UsageError
 from marco_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from marco_cli.prompts import TranslatePrompts
 
 
 @app.command()
@@ -74,7 +77,7 @@ def translate(
     Exit codes: 0 ok, 1 error, 2 bad input or options, 4 some units failed (each is reported
     on stderr with its line number and left empty on stdout), 130 interrupted.
     """
-    from marco_cli.cli.session import command_prompts
+    from marco_cli.cli.session import translate_prompts
     from marco_cli.translate import split_units
 
     settings = flags.resolve()
@@ -110,11 +113,11 @@ def translate(
         from marco_cli.glossary import build_glossary
 
         glossary_obj = build_glossary(source.code if source else None, files)
-    translate_prompts = command_prompts("translate", settings)
+    prompts = translate_prompts(settings)
     _run(
         settings,
         document,
-        translate_prompts,
+        prompts,
         glossary_obj,
         source=source,
         target=target,
@@ -192,7 +195,7 @@ def _lines(result: Any) -> str:
 def _run(
     settings: Settings,
     document: Any,
-    prompts: dict[str, Any],
+    prompts: TranslatePrompts,
     glossary: Any,
     *,
     source: Any,

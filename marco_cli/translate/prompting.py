@@ -8,27 +8,11 @@ for every unit. Glossary hints sit between the instructions and the unit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from marco_cli.engine.base import Engine
-from marco_cli.errors import UsageError
 from marco_cli.glossary import Match
+from marco_cli.prompts import TranslatePrompts
 from marco_cli.translate.options import TranslateOptions
-
-
-def check_prompts(prompts: dict[str, Any], strategy: str) -> None:
-    """A usage error naming the first prompt a strategy needs that the prompt set lacks."""
-    for key in _required_prompt_keys(strategy):
-        if not isinstance(prompts.get(key), str):
-            raise UsageError(f"translate.yaml: missing prompt {key!r}")
-
-
-def _required_prompt_keys(strategy: str) -> tuple[str, ...]:
-    """Prompt keys a strategy needs (the direct ones always: leftover repair uses them)."""
-    kinds = ("direct",) if strategy == "direct" else ("cot", "direct")
-    return tuple(
-        f"{key}_{kind}" for kind in kinds for key in ("system", "instructions", "assistant_prefix")
-    )
 
 
 class PromptBuilder:
@@ -37,7 +21,7 @@ class PromptBuilder:
     def __init__(
         self,
         engine: Engine,
-        prompts: dict[str, Any],
+        prompts: TranslatePrompts,
         options: TranslateOptions,
         *,
         with_hints: bool,
@@ -58,11 +42,11 @@ class PromptBuilder:
         return template.replace("{src}", self._names["src"]).replace("{tgt}", self._names["tgt"])
 
     def _user_message(self, text: str, hints: Sequence[str]) -> str:
-        parts = [self.fill(self.prompts[f"instructions_{self.kind}"])]
+        parts = [self.fill(self.prompts.instructions(self.kind))]
         if hints:
-            header = self.prompts.get("glossary_header", "Glossary:")
-            parts.append(header + "\n" + "\n".join(f"- {hint}" for hint in hints))
-        parts.append(self.prompts.get("text_header", "Text:") + "\n" + text)
+            lines = "\n".join(f"- {hint}" for hint in hints)
+            parts.append(f"{self.prompts.glossary_header}\n{lines}")
+        parts.append(self.prompts.text_header + "\n" + text)
         return "\n\n".join(parts)
 
     def _fixed_messages(self) -> list[dict[str, str]]:
@@ -70,15 +54,15 @@ class PromptBuilder:
         if self._head is not None:
             return self._head
         kind = self.kind
-        messages = [{"role": "system", "content": self.fill(self.prompts[f"system_{kind}"])}]
-        for example in self.prompts.get("examples") or []:
-            if not isinstance(example, dict) or example.get("pair") != self._pair:
+        messages = [{"role": "system", "content": self.fill(self.prompts.system(kind))}]
+        for example in self.prompts.examples:
+            if example.pair != self._pair:
                 continue
-            hints = list(example.get("hints") or []) if self._with_hints else []
-            messages.append({"role": "user", "content": self._user_message(example["text"], hints)})
-            output = f"<Output>\n{example['output']}\n</Output>"
+            hints = list(example.hints) if self._with_hints else []
+            messages.append({"role": "user", "content": self._user_message(example.text, hints)})
+            output = f"<Output>\n{example.output}\n</Output>"
             if kind == "cot":
-                output = f"<Thought>\n{example['thought']}\n</Thought>\n{output}"
+                output = f"<Thought>\n{example.thought}\n</Thought>\n{output}"
             messages.append({"role": "assistant", "content": output})
         self._head = messages
         return messages
@@ -97,8 +81,8 @@ class PromptBuilder:
         """How the assistant turn opens. For cot with glossary terms, the thought's list of
         expressions is started with the first term found, so the model discusses the terms
         instead of declaring the text plain (small models do that despite the glossary)."""
-        prefix = self.prompts[f"assistant_prefix_{self.kind}"]
-        if self.kind == "cot" and terms and self.prompts.get("seed_first_term", True):
+        prefix = self.prompts.assistant_prefix(self.kind)
+        if self.kind == "cot" and terms and self.prompts.seed_first_term:
             prefix += f"\n- {terms[0].surface}"
         return prefix
 
@@ -108,12 +92,9 @@ class PromptBuilder:
 
     def repair_tokens(self, word: str) -> list[int]:
         """The prompt asking for the target-language rendering of one leftover source word."""
-        template = self.prompts.get(
-            "repair_instructions",
-            'Translate the {src} word "{word}" into {tgt}. Reply with the {tgt} word only.',
-        )
+        template = self.prompts.repair_instructions
         messages = [
-            {"role": "system", "content": self.fill(self.prompts["system_direct"])},
+            {"role": "system", "content": self.fill(self.prompts.system_direct)},
             {"role": "user", "content": self.fill(template).replace("{word}", word)},
         ]
         return self.engine.chat_tokens(messages)

@@ -17,10 +17,11 @@ from typing import Any
 from marco_cli.engine.base import Engine, Generation, Request, Sampling, split_tokens
 from marco_cli.errors import ContextOverflowError, MarcoError, UsageError
 from marco_cli.glossary import Glossary, Match
+from marco_cli.prompts import TranslatePrompts
 from marco_cli.translate.cleaning import clean_translation, tidy_thought
 from marco_cli.translate.jobs import Job, Piece
 from marco_cli.translate.options import SEARCH_DEFAULTS, STRATEGIES, TranslateOptions
-from marco_cli.translate.prompting import PromptBuilder, check_prompts
+from marco_cli.translate.prompting import PromptBuilder
 from marco_cli.translate.repair import repair_leftovers
 from marco_cli.translate.results import UnitResult
 from marco_cli.translate.units import MODES, Document, Unit, split_to_fit
@@ -34,7 +35,7 @@ class Translator:
     def __init__(
         self,
         engine: Engine,
-        prompts: dict[str, Any],
+        prompts: TranslatePrompts,
         options: TranslateOptions,
         glossary: Glossary | None = None,
     ) -> None:
@@ -46,7 +47,6 @@ class Translator:
             raise UsageError(
                 f"unknown unit mode {options.mode!r}; choose one of {', '.join(MODES)}"
             )
-        check_prompts(prompts, options.strategy)
         self.engine = engine
         self.prompts = prompts
         self.options = options
@@ -226,7 +226,7 @@ class Translator:
         )
 
     def _output_stops(self) -> tuple[str, ...]:
-        close = self.prompts.get("output_close", "</Output>")
+        close = self.prompts.output_close
         return (close, "\n") if self._single_line else (close, "<|im_end|>")
 
     def _direct(self, batch: list[Job]) -> list[Piece]:
@@ -245,7 +245,7 @@ class Translator:
         thoughts = self.engine.generate_batch(first)
         second: list[Request] = []
         texts: list[str] = []
-        close = self.prompts.get("thought_close", "\n</Thought>\n<Output>\n")
+        close = self.prompts.thought_close
         for job, gen in zip(batch, thoughts, strict=True):
             # The thought without its closing tag and trailing whitespace, as the model's own
             # tokens (so the KV cache stays valid), then marco's close.
@@ -303,9 +303,7 @@ class Translator:
             config = replace(config, seed=self.options.seed)
         path_tokens = job.thought_budget + job.out_budget + 16
         config = replace(config, max_path_tokens=min(config.max_path_tokens, path_tokens))
-        task = TranslationTask(
-            self.prompts["assistant_prefix_cot"], str(self.prompts.get("reflection", ""))
-        )
+        task = TranslationTask(self.prompts.assistant_prefix_cot, self.prompts.reflection)
         result = run_mcts(self.engine, job.prompt, config, task, on_event=on_event)
         if result.interrupted:
             raise KeyboardInterrupt
