@@ -26,14 +26,12 @@ from marco_cli.bench.datasets import (
     read_problems,
     select_problems,
 )
-from marco_cli.bench.progress import BenchProgress, PlainProgress
 from marco_cli.bench.report import (
     TextTable,
     comparison_table,
     file_label,
     markdown_report,
     render_markdown,
-    render_rich,
     summary_table,
 )
 from marco_cli.bench.runner import (
@@ -64,11 +62,9 @@ __all__ = [
     "AttemptDone",
     "BenchOptions",
     "BenchOutcome",
-    "BenchProgress",
     "Comparison",
     "Dataset",
     "ModelRef",
-    "PlainProgress",
     "Problem",
     "ResultStore",
     "ResultsLockedError",
@@ -95,7 +91,6 @@ __all__ = [
     "read_records",
     "record_key",
     "render_markdown",
-    "render_rich",
     "run_bench",
     "select_problems",
     "solve_options_for",

@@ -20,7 +20,6 @@ __all__ = [
     "file_label",
     "markdown_report",
     "render_markdown",
-    "render_rich",
     "summary_table",
 ]
 
@@ -160,18 +159,6 @@ def render_markdown(table: TextTable, *, heading: bool = True) -> str:
         lines.append("")
         lines.extend(table.notes)
     return "\n".join(lines) + "\n"
-
-
-def render_rich(table: TextTable):
-    """A rich.table.Table (with the notes as its caption)."""
-    from rich.table import Table
-
-    out = Table(title=table.title, caption="\n".join(table.notes) or None, caption_justify="left")
-    for header, align in zip(table.headers, table.align, strict=True):
-        out.add_column(header, justify="right" if align == "r" else "left")
-    for row in table.rows:
-        out.add_row(*row)
-    return out
 
 
 def file_label(path: str | Path, records: Sequence[dict[str, Any]]) -> str:

@@ -234,7 +234,8 @@ def _command_line() -> str:
 
 def _print_tables(tables: list[Any]) -> None:
     """A Rich table on a terminal; Markdown (the same rows) when stdout is piped."""
-    from marco_cli.bench import render_markdown, render_rich
+    from marco_cli.bench import render_markdown
+    from marco_cli.ui.tables import render_rich
 
     if sys.stdout.isatty():
         from rich.console import Console
@@ -278,11 +279,12 @@ def _math(
     report: Path | None,
     command: str,
 ) -> int:
-    from marco_cli.bench import BenchOptions, BenchProgress, ModelRef, PlainProgress
+    from marco_cli.bench import BenchOptions, ModelRef
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.files import file_sha256
     from marco_cli.models import resolve_model
+    from marco_cli.ui.bench_progress import BenchProgress, PlainProgress
 
     def model_ref() -> ModelRef:
         resolved = resolve_model(settings["model"])
