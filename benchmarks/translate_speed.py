@@ -69,12 +69,14 @@ def slang(args: argparse.Namespace) -> None:
     from marco_cli.glossary import build_glossary
     from marco_cli.languages import language
     from marco_cli.models import resolve_model
-    from marco_cli.prompts import load_prompts
+    from marco_cli.prompts import load_translate_prompts
     from marco_cli.translate import TranslateOptions, Translator, split_units
+    from marco_cli.ui.model_progress import console_reporter
 
     cases = load_slang_set()
-    engine = LlamaEngine(resolve_model(args.model).path, n_ctx=8192, n_threads=args.threads)
-    prompts = load_prompts("translate")
+    model = resolve_model(args.model, reporter=console_reporter())
+    engine = LlamaEngine(model.path, n_ctx=8192, n_threads=args.threads)
+    prompts = load_translate_prompts()
     document = split_units("".join(case.sentence + "\n" for case in cases))
     summary = []
     for config in args.configs.split(","):

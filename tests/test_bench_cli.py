@@ -124,7 +124,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         "resolve_model",
         lambda name, **kw: ResolvedModel(path=model_file, display_name="Fake 1B", source="path"),
     )
-    monkeypatch.setattr(session, "open_engine", lambda settings: FakeEngine())
+    monkeypatch.setattr(session, "open_engine", lambda settings, resolved=None: FakeEngine())
     calls: list = []
     state = {"interrupt_at": None, "sigterm_at": None}
 

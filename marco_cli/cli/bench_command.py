@@ -283,12 +283,21 @@ def _math(
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.files import file_sha256
-    from marco_cli.models import resolve_model
+    from marco_cli.models import ResolvedModel, resolve_model
     from marco_cli.ui.bench_progress import BenchProgress, PlainProgress
+    from marco_cli.ui.model_progress import console_reporter
+
+    resolved_once: list[ResolvedModel] = []
+
+    def resolved() -> ResolvedModel:
+        """The model, resolved (and announced, downloaded or assembled) once per run."""
+        if not resolved_once:
+            resolved_once.append(resolve_model(settings["model"], reporter=console_reporter()))
+        return resolved_once[0]
 
     def model_ref() -> ModelRef:
-        resolved = resolve_model(settings["model"])
-        return ModelRef(resolved.name, str(resolved.path), file_sha256(resolved.path))
+        model = resolved()
+        return ModelRef(model.name, str(model.path), file_sha256(model.path))
 
     console = stderr_console()
     json_out = bool(settings["json"])
@@ -323,7 +332,7 @@ def _math(
                     progress.add(ds.name, spec.name, suite.attempts(ds))
         elif settings.get("verbose"):
             progress = PlainProgress(console)
-        engine = open_engine(settings)
+        engine = open_engine(settings, resolved())
         backend = getattr(engine, "backend", "")
         try:
             with contextlib.ExitStack() as stack:

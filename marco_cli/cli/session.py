@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from marco_cli.engine.base import Engine
-from marco_cli.models import resolve_model
+from marco_cli.models import ResolvedModel, resolve_model
 from marco_cli.prompts import (
     SolvePrompts,
     TranslatePrompts,
@@ -16,6 +16,7 @@ from marco_cli.prompts import (
 )
 from marco_cli.settings import Settings
 from marco_cli.ui.console import stderr_console
+from marco_cli.ui.model_progress import console_reporter
 
 
 def solve_prompts(settings: Settings) -> SolvePrompts:
@@ -32,11 +33,13 @@ def _prompts_dir(settings: Settings) -> Path | None:
     return Path(folder) if folder else None
 
 
-def open_engine(settings: Settings) -> Engine:
-    """Resolve `settings["model"]` (downloading or assembling it if needed) and load it."""
+def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> Engine:
+    """Load the model: `resolved`, or `settings["model"]` resolved now (downloading or
+    assembling it if needed, with notes and progress on stderr)."""
     from marco_cli.engine.llama import LlamaEngine  # heavy: only when a model is needed
 
-    resolved = resolve_model(settings["model"])
+    if resolved is None:
+        resolved = resolve_model(settings["model"], reporter=console_reporter())
     console = stderr_console()
     verbose = bool(settings.get("verbose"))
     with (
