@@ -35,7 +35,7 @@ STRATEGIES: tuple[str, ...] = ("cot", "mcts")
 class SolveOptions:
     strategy: Strategy = "cot"
     max_tokens: int = 4096
-    """Budget of generated tokens (for mcts: for the whole search)."""
+    """Most tokens of one answer: the chain of thought, or one path of the search."""
     temperature: float = 0.0
     top_p: float = 0.9
     seed: int | None = None
@@ -45,7 +45,7 @@ class SolveOptions:
     """Which system prompt of prompts/solve.yaml: Marco-o1's original Chinese one or English."""
     search: SearchConfig | None = None
     """The search's configuration for strategy mcts (None: the defaults, with `max_tokens` as
-    the whole search's budget)."""
+    the limit of one path)."""
 
 
 @dataclass
@@ -136,12 +136,12 @@ def solve(
     return _solve_cot(engine, question, prompt, options, prompts, on_text)
 
 
-def _search_config(options: SolveOptions) -> SearchConfig:
+def _effective_search(options: SolveOptions) -> SearchConfig:
     """The search configuration of `options`: its `search` (or the defaults with the options'
-    token budget), with the options' seed and reflection switch applied when set."""
+    limit of one path), with the options' seed and reflection switch applied when set."""
     config = options.search
     if config is None:
-        config = SearchConfig(max_tokens=options.max_tokens)
+        config = SearchConfig(max_path_tokens=options.max_tokens)
     changes: dict[str, Any] = {}
     if options.seed is not None and config.seed is None:
         changes["seed"] = options.seed
@@ -162,7 +162,7 @@ def _solve_mcts(
     """Search, then report. Ctrl-C does not raise: the result's `search_summary["interrupted"]`
     is True and its answer is the best found so far; `complete` is False when no rollout
     finished."""
-    config = _search_config(options)
+    config = _effective_search(options)
     task = ReasoningTask.from_prompts(prompts)
     result = run_mcts(engine, prompt, config, task, on_event=on_event)
     reflections = sum(

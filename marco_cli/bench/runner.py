@@ -144,7 +144,7 @@ class ModelRef:
         return {"name": self.name, "file": self.file, "sha256": self.sha256}
 
 
-def _search_config(spec: StrategySpec, options: BenchOptions, seed: int | None) -> Any:
+def _strategy_search(spec: StrategySpec, options: BenchOptions, seed: int | None) -> Any:
     from marco_cli.search import SearchConfig
 
     names = {f.name for f in dataclasses.fields(SearchConfig)}
@@ -177,7 +177,7 @@ def solve_options_for(spec: StrategySpec, options: BenchOptions, sample: int = 0
         seed=options.seed + sample,
         reflect=spec.reflect,
         system=options.system,
-        search=_search_config(spec, options, options.seed + sample)
+        search=_strategy_search(spec, options, options.seed + sample)
         if spec.strategy == "mcts"
         else None,
     )

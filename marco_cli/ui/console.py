@@ -17,10 +17,6 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def stderr_is_terminal() -> bool:
-    return stderr_console().is_terminal
-
-
 def warn(message: str) -> None:
     """One `marco: warning: ...` line on stderr."""
     stderr_console().print(f"[bold yellow]marco: warning:[/] {escape(message)}", soft_wrap=True)
