@@ -38,6 +38,8 @@ def test_models_list_plain(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows["marco-o1"][1:4] == ["~4.68 GB", "not cached", "-"]
     assert rows["demo"][1] == "491.40 MB"
     assert rows["demo"][2] in ("ready", "installed")
+    assert rows["demo-1.5b"][1] == "1.12 GB"
+    assert rows["demo-1.5b"][2] in ("ready", "installed", "not installed")
 
 
 def test_models_list_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,6 +51,10 @@ def test_models_list_json(capsys: pytest.CaptureFixture[str]) -> None:
         by_alias["marco-o1:iq4_xs"]["origin"] == "hf:bartowski/Marco-o1-GGUF/Marco-o1-IQ4_XS.gguf"
     )
     assert by_alias["demo"]["size"] == 491_400_064 and by_alias["demo"]["size_exact"] is True
+    big = by_alias["demo-1.5b"]
+    assert (big["size"], big["size_exact"]) == (1_117_320_768, True)
+    assert (big["source"], big["origin"]) == ("demo", 'pip extra "marco-cli[demo-1.5b]"')
+    assert big["display_name"] == "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
 
 
 @pytest.mark.demo

