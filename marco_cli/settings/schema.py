@@ -80,7 +80,7 @@ SCHEMA: tuple[Setting, ...] = (
         "model",
         "str",
         "auto",
-        "Model: an alias (marco-o1, marco-o1:q8_0, demo, auto), a .gguf path, or "
+        "Model: an alias (marco-o1, marco-o1:q8_0, demo, demo-1.5b, auto), a .gguf path, or "
         "hf:OWNER/REPO/FILE.gguf; MARCO_MODEL sets it too",
         flags=("--model", "-m"),
         env="MARCO_MODEL",
