@@ -192,7 +192,7 @@ def test_bench_json(scripted, tmp_path: Path, capsys) -> None:
         "-d",
         str(toy),
         "-s",
-        "cot",
+        "cot,mcts-step",
         "--limit",
         "1",
         "--json",
@@ -200,7 +200,11 @@ def test_bench_json(scripted, tmp_path: Path, capsys) -> None:
         str(tmp_path / "r.jsonl"),
     )
     data = json.loads(out)
-    assert code == 0 and data["new"] == 1 and data["summary"][0]["accuracy"] == 1.0
+    assert code == 0 and data["new"] == 2 and data["summary"][0]["accuracy"] == 1.0
+    # Both right on the one problem: no discordant pair, p = 1.
+    assert [(p["first"], p["second"], p["p_value"]) for p in data["paired"]] == [
+        ("cot", "mcts-step", 1.0)
+    ]
 
 
 def test_bench_default_out_and_resume(scripted, capsys) -> None:

@@ -298,7 +298,7 @@ def _math(
     report: Path | None,
     command: str,
 ) -> int:
-    from marco_cli.bench import BenchOptions, ModelRef
+    from marco_cli.bench import BenchOptions, ModelRef, paired
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.files import file_sha256
@@ -384,6 +384,7 @@ def _math(
                     "resumed": outcome.skipped,
                     "errors": outcome.errors,
                     "summary": [s.to_json() for s in summaries],
+                    "paired": [p.to_json() for p in paired(outcome.records)],
                 },
                 ensure_ascii=False,
             )
