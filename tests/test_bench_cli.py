@@ -59,7 +59,7 @@ def test_report_renders_a_file(tmp_path: Path, capsys) -> None:
     path = write_results(tmp_path / "a.jsonl", [rec(i, "cot", i < 3, "A") for i in range(1, 5)])
     code, out, err = run(capsys, "bench", "report", str(path))
     assert (code, err) == (0, "")
-    assert "| mgsm-en | cot | 4 | 50.0 | 15.0–85.0 | 85.6 | 100 | 120 | 2.0 | 50.0 |" in out
+    assert "| mgsm-en | cot | 4 | 50.0 | 15.0–85.0 | 100 | 85.6 | 120 | 2.0 | 50.0 |" in out
 
 
 def test_report_compares_two_files(tmp_path: Path, capsys) -> None:
@@ -70,8 +70,20 @@ def test_report_compares_two_files(tmp_path: Path, capsys) -> None:
     )
     assert code == 0
     assert "## Model A vs Model B" in out
-    assert "| mgsm-en | cot | 4 | 50.0 | 100.0 | +50.0 | 0 | 2 |" in out
+    assert "| mgsm-en | cot | 4 | 50.0 | 100.0 | +50.0 | 0 | 2 | 0.5000 |" in out
     assert (tmp_path / "cmp.md").read_text(encoding="utf-8").count("| mgsm-en | cot |") == 3
+
+
+def test_report_pairs_two_strategies_with_mcnemar(tmp_path: Path, capsys) -> None:
+    # On 12 problems cot is right on 1-10, sc-5 on 1, 2, 11, 12: 8 vs 2 discordant pairs.
+    records = [rec(i, "cot", i <= 10, "A") for i in range(1, 13)]
+    records += [rec(i, "sc-5", i in (1, 2, 11, 12), "A") for i in range(1, 13)]
+    path = write_results(tmp_path / "a.jsonl", records)
+    code, out, _ = run(capsys, "bench", "report", str(path))
+    assert code == 0
+    assert "| mgsm-en | cot | sc-5 | 12 | 8 | 2 | 0.1094 |" in out
+    code, out, _ = run(capsys, "bench", "report", str(path), "--json")
+    assert json.loads(out)["paired"][0]["p_value"] == pytest.approx(0.109375)
 
 
 def test_report_json(tmp_path: Path, capsys) -> None:
@@ -180,7 +192,7 @@ def test_bench_json(scripted, tmp_path: Path, capsys) -> None:
         "-d",
         str(toy),
         "-s",
-        "cot",
+        "cot,mcts-step",
         "--limit",
         "1",
         "--json",
@@ -188,7 +200,11 @@ def test_bench_json(scripted, tmp_path: Path, capsys) -> None:
         str(tmp_path / "r.jsonl"),
     )
     data = json.loads(out)
-    assert code == 0 and data["new"] == 1 and data["summary"][0]["accuracy"] == 1.0
+    assert code == 0 and data["new"] == 2 and data["summary"][0]["accuracy"] == 1.0
+    # Both right on the one problem: no discordant pair, p = 1.
+    assert [(p["first"], p["second"], p["p_value"]) for p in data["paired"]] == [
+        ("cot", "mcts-step", 1.0)
+    ]
 
 
 def test_bench_default_out_and_resume(scripted, capsys) -> None:
@@ -253,6 +269,8 @@ def test_bench_refuses_a_locked_file(scripted, tmp_path: Path, capsys) -> None:
     ("args", "message"),
     [
         (["-s", "beam"], "unknown strategy 'beam'"),
+        (["-s", "cot,sc", "--match-tokens"], "--match-tokens needs an MCTS strategy"),
+        (["-s", "sc-reflect"], "without reflection"),
         (["--suite", "fast"], "'fast' is not one of 'math', 'speed', 'translate'"),
         (["--ids", "7"], "no problem with id 7"),
         (["--select", "best"], "'best' is not one of 'reward', 'visits', 'vote'"),

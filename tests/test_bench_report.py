@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from marco_cli.bench.chrf import chrf_corpus, chrf_sentence
-from marco_cli.bench.report import comparison_table, render_markdown, summary_table
-from marco_cli.bench.stats import compare, summarize, wilson_interval
+from marco_cli.bench.report import comparison_table, paired_table, render_markdown, summary_table
+from marco_cli.bench.stats import compare, mcnemar_exact, paired, summarize, wilson_interval
 
 
 def rec(
@@ -100,18 +100,18 @@ def test_summary_markdown_rendering() -> None:
     lines = text.splitlines()
     assert lines[0] == "## marco bench"
     assert lines[2] == (
-        "| dataset | strategy | n | Test@1 % | 95% CI | Test@k % | paper % | gen tok | eval tok"
-        " | s/problem | tok/s | incomplete/err |"
+        "| dataset | strategy | n | Test@1 % | 95% CI | gen tok/problem | Test@k % | paper %"
+        " | eval tok | s/problem | tok/s | incomplete/err |"
     )
     assert lines[3] == "|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     assert lines[4] == (
-        "| mgsm-en | cot | 4 | 75.0 | 30.1–95.4 | – | 85.6 | 100 | 150 | 2.0 | 50.0 | 0/0 |"
+        "| mgsm-en | cot | 4 | 75.0 | 30.1–95.4 | 100 | – | 85.6 | 150 | 2.0 | 50.0 | 0/0 |"
     )
     assert lines[5] == (
-        "| mgsm-en | mcts-step | 4 | 50.0 | 15.0–85.0 | 75.0 (k=2) | 90.4 | 400 | 450 | 8.0"
+        "| mgsm-en | mcts-step | 4 | 50.0 | 15.0–85.0 | 400 | 75.0 (k=2) | 90.4 | 450 | 8.0"
         " | 50.0 | 0/0 |"
     )
-    assert lines[6].startswith("| mgsm-zh | cot | 1 | 0.0 | 0.0–79.3 | – | 71.2 | 0 | 50 | 0.5 |")
+    assert lines[6].startswith("| mgsm-zh | cot | 1 | 0.0 | 0.0–79.3 | 0 | – | 71.2 | 50 | 0.5 |")
     assert "model: demo" in text and "Wilson" in text
 
 
@@ -123,7 +123,7 @@ def test_plain_table_has_no_optional_columns() -> None:
         "n",
         "Test@1 %",
         "95% CI",
-        "gen tok",
+        "gen tok/problem",
         "eval tok",
         "s/problem",
         "tok/s",
@@ -146,12 +146,13 @@ def test_compare_two_files() -> None:
     lines = text.splitlines()
     assert lines[2] == (
         "| dataset | strategy | common n | A Test@1 % | B Test@1 % | Δ pts | only A ✓ | only B ✓"
-        " | A s/problem | B s/problem | A gen tok | B gen tok |"
+        " | McNemar p | A s/problem | B s/problem | A gen tok | B gen tok |"
     )
+    # b=0, c=2: p = 2 * (1/4) = 0.5
     assert lines[4] == (
-        "| mgsm-en | cot | 3 | 33.3 | 100.0 | +66.7 | 0 | 2 | 2.0 | 1.0 | 100 | 100 |"
+        "| mgsm-en | cot | 3 | 33.3 | 100.0 | +66.7 | 0 | 2 | 0.5000 | 2.0 | 1.0 | 100 | 100 |"
     )
-    assert lines[5] == "| mgsm-en | mcts-step | 0 | – | – | – | – | – | – | 2.0 | – | 100 |"
+    assert lines[5] == "| mgsm-en | mcts-step | 0 | – | – | – | – | – | – | – | 2.0 | – | 100 |"
 
 
 def test_markdown_escapes_pipes() -> None:
@@ -231,3 +232,43 @@ def test_comparison_costs_use_the_common_problems() -> None:
     (c,) = compare(left, right)
     assert c.common == 1 and c.left.mean_seconds == 2.0 and c.right.mean_seconds == 4.0
     assert (c.left_only, c.right_only) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("b", "c", "p"),
+    [
+        (10, 2, 0.03857421875),  # 2 * (1 + 12 + 66) / 2**12
+        (2, 10, 0.03857421875),
+        (5, 5, 1.0),
+        (0, 0, 1.0),
+        (0, 1, 1.0),
+        (0, 6, 0.03125),  # 2 / 2**6
+        (0, 5, 0.0625),
+        (3, 12, 0.03515625),  # 2 * (1 + 15 + 105 + 455) / 2**15
+    ],
+)
+def test_mcnemar_exact_known_values(b: int, c: int, p: float) -> None:
+    assert mcnemar_exact(b, c) == pytest.approx(p, abs=1e-12)
+
+
+def test_mcnemar_large_counts_stay_exact_and_in_range() -> None:
+    assert mcnemar_exact(600, 400) == pytest.approx(2.7e-10, rel=0.1)
+    assert mcnemar_exact(1000, 1000) == 1.0
+    with pytest.raises(ValueError):
+        mcnemar_exact(-1, 2)
+
+
+def test_paired_strategies_of_one_file() -> None:
+    records = [rec(i, "cot", i <= 10) for i in range(1, 13)]
+    records += [rec(i, "sc-5", i in (1, 2, 11, 12)) for i in range(1, 13)]
+    records += [rec(i, "mcts-step", True) for i in range(1, 4)]
+    records.append(rec(1, "cot", False, dataset="mgsm-zh"))
+    pairs = {(p.first, p.second): p for p in paired(records)}
+    assert set(pairs) == {("cot", "sc-5"), ("cot", "mcts-step"), ("sc-5", "mcts-step")}
+    cot_sc = pairs[("cot", "sc-5")]
+    assert (cot_sc.common, cot_sc.first_only, cot_sc.second_only) == (12, 8, 2)
+    assert cot_sc.p_value == pytest.approx(mcnemar_exact(8, 2))
+    assert pairs[("sc-5", "mcts-step")].common == 3
+    text = render_markdown(paired_table(list(pairs.values())))
+    assert "| mgsm-en | cot | sc-5 | 12 | 8 | 2 | 0.1094 |" in text
+    assert "McNemar" in text

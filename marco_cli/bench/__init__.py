@@ -31,6 +31,7 @@ from marco_cli.bench.report import (
     comparison_table,
     file_label,
     markdown_report,
+    paired_table,
     render_markdown,
     summary_table,
 )
@@ -47,7 +48,16 @@ from marco_cli.bench.runner import (
     run_bench,
     solve_options_for,
 )
-from marco_cli.bench.stats import Comparison, Summary, compare, summarize, wilson_interval
+from marco_cli.bench.stats import (
+    Comparison,
+    Paired,
+    Summary,
+    compare,
+    mcnemar_exact,
+    paired,
+    summarize,
+    wilson_interval,
+)
 from marco_cli.bench.store import (
     ResultsLockedError,
     ResultStore,
@@ -65,6 +75,7 @@ __all__ = [
     "Comparison",
     "Dataset",
     "ModelRef",
+    "Paired",
     "Problem",
     "ResultStore",
     "ResultsLockedError",
@@ -83,6 +94,9 @@ __all__ = [
     "load_dataset",
     "load_datasets",
     "markdown_report",
+    "mcnemar_exact",
+    "paired",
+    "paired_table",
     "parse_ids",
     "parse_number",
     "parse_strategies",

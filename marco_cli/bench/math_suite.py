@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from marco_cli.bench.datasets import Dataset, load_datasets, parse_ids
-from marco_cli.bench.report import TextTable, markdown_report, summary_table
+from marco_cli.bench.report import TextTable, markdown_report, paired_table, summary_table
 from marco_cli.bench.runner import (
     AttemptDone,
     BenchOptions,
@@ -33,7 +33,7 @@ from marco_cli.bench.runner import (
     plan_options,
     run_bench,
 )
-from marco_cli.bench.stats import Summary, summarize
+from marco_cli.bench.stats import Summary, paired, summarize
 from marco_cli.bench.store import ResultStore, default_results_path
 
 
@@ -83,13 +83,19 @@ class MathSuite:
     def summaries(self, outcome: BenchOutcome) -> list[Summary]:
         return summarize(outcome.records)
 
-    def table(self, outcome: BenchOutcome) -> TextTable:
-        return summary_table(self.summaries(outcome))
+    def tables(self, outcome: BenchOutcome) -> list[TextTable]:
+        """The summary table, then (when two or more strategies answered the same problems)
+        their paired comparison with McNemar's test."""
+        tables = [summary_table(self.summaries(outcome))]
+        pairs = paired(outcome.records)
+        if pairs:
+            tables.append(paired_table(pairs))
+        return tables
 
     def markdown(self, outcome: BenchOutcome, *, backend: str = "", command: str = "") -> str:
-        """The report: the summary table with the model, data, options and command behind it."""
+        """The report: the tables with the model, data, options and command behind it."""
         return markdown_report(
-            self.table(outcome),
+            self.tables(outcome),
             datasets=self.datasets,
             model=self.model,
             options=self.options,

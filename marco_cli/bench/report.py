@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marco_cli.bench.stats import Comparison, Summary
+from marco_cli.bench.stats import Comparison, Paired, Summary
 
 __all__ = [
     "TextTable",
     "comparison_table",
     "file_label",
     "markdown_report",
+    "paired_table",
     "render_markdown",
     "summary_table",
 ]
@@ -42,6 +43,12 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _p(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "<0.0001" if value < 0.0001 else f"{value:.4f}"
+
+
 def _ci(summary: Summary) -> str:
     if summary.ci_low is None or summary.ci_high is None:
         return "–"
@@ -49,32 +56,33 @@ def _ci(summary: Summary) -> str:
 
 
 def summary_table(summaries: Sequence[Summary], title: str = "marco bench") -> TextTable:
-    """Strategy x dataset: Test@1 with its 95% CI, Test@k, paper figure, cost."""
+    """Strategy x dataset: Test@1 with its 95% CI and the tokens it cost, Test@k, paper
+    figure, the rest of the cost."""
     show_k = any(s.samples > 1 for s in summaries)
     show_paper = any(s.paper is not None for s in summaries)
     show_incomplete = any(s.incomplete or s.errors for s in summaries)
-    headers = ["dataset", "strategy", "n", "Test@1 %", "95% CI"]
-    align = ["l", "l", "r", "r", "r"]
+    # Generated tokens sit beside the accuracy: strategies are compared at their cost.
+    headers = ["dataset", "strategy", "n", "Test@1 %", "95% CI", "gen tok/problem"]
+    align = ["l", "l", "r", "r", "r", "r"]
     if show_k:
         headers.append("Test@k %")
         align.append("r")
     if show_paper:
         headers.append("paper %")
         align.append("r")
-    headers += ["gen tok", "eval tok", "s/problem", "tok/s"]
-    align += ["r", "r", "r", "r"]
+    headers += ["eval tok", "s/problem", "tok/s"]
+    align += ["r", "r", "r"]
     if show_incomplete:
         headers.append("incomplete/err")
         align.append("r")
     rows = []
     for s in summaries:
-        row = [s.dataset, s.strategy, str(s.n), _pct(s.accuracy), _ci(s)]
+        row = [s.dataset, s.strategy, str(s.n), _pct(s.accuracy), _ci(s), _num(s.mean_generated, 0)]
         if show_k:
             row.append(f"{_pct(s.test_at_k)} (k={s.samples})" if s.samples > 1 else "–")
         if show_paper:
             row.append("–" if s.paper is None else f"{s.paper:.1f}")
         row += [
-            _num(s.mean_generated, 0),
             _num(s.mean_evaluated, 0),
             _num(s.mean_seconds, 1),
             _num(s.tokens_per_second, 1),
@@ -111,6 +119,7 @@ def comparison_table(
         "Δ pts",
         f"only {a} ✓",
         f"only {b} ✓",
+        "McNemar p",
         f"{a} s/problem",
         f"{b} s/problem",
         f"{a} gen tok",
@@ -132,6 +141,7 @@ def comparison_table(
                 "–" if delta is None else f"{delta:+.1f}",
                 str(c.left_only) if c.common else "–",
                 str(c.right_only) if c.common else "–",
+                _p(c.p_value),
                 _num(c.left.mean_seconds if c.left else None),
                 _num(c.right.mean_seconds if c.right else None),
                 _num(c.left.mean_generated if c.left else None, 0),
@@ -140,9 +150,36 @@ def comparison_table(
         )
     notes = [
         f"{a} and {b} compared on the problems both files hold (first attempt); "
-        f"Δ = {b} − {a}; only X ✓ = problems only X gets right"
+        f"Δ = {b} − {a}; only X ✓ = problems only X gets right",
+        _MCNEMAR_NOTE,
     ]
     return TextTable(f"{a} vs {b}", headers, rows, align, notes)
+
+
+_MCNEMAR_NOTE = (
+    "McNemar p: exact two-sided binomial test on the problems exactly one side gets right; "
+    "below 0.05 the difference is unlikely to be chance"
+)
+
+
+def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
+    """Strategies of one run compared problem by problem (first attempts), with McNemar's p."""
+    headers = ["dataset", "A", "B", "common n", "only A ✓", "only B ✓", "McNemar p"]
+    align = ["l", "l", "l", "r", "r", "r", "r"]
+    rows = [
+        [
+            p.dataset,
+            p.first,
+            p.second,
+            str(p.common),
+            str(p.first_only),
+            str(p.second_only),
+            _p(p.p_value),
+        ]
+        for p in pairs
+    ]
+    notes = ["A and B: two strategies on the problems both answered (first attempt)", _MCNEMAR_NOTE]
+    return TextTable(title, headers, rows, align, notes)
 
 
 def _escape(cell: str) -> str:
@@ -169,7 +206,7 @@ def file_label(path: str | Path, records: Sequence[dict[str, Any]]) -> str:
 
 
 def markdown_report(
-    table: TextTable,
+    tables: Sequence[TextTable],
     *,
     datasets: Sequence[Any],
     model: Any,
@@ -179,7 +216,7 @@ def markdown_report(
     backend: str = "",
     command: str = "",
 ) -> str:
-    """A self-describing Markdown report: the table plus what produced it."""
+    """A self-describing Markdown report: the tables plus what produced them."""
     lines = ["# marco bench", ""]
     if command:
         lines += ["```", command, "```", ""]
@@ -200,7 +237,8 @@ def markdown_report(
             + (f"; {ds.attribution}" if ds.attribution else "")
         )
     lines += [f"- results: `{results}`", ""]
-    lines.append(render_markdown(table, heading=False))
+    lines.append(render_markdown(tables[0], heading=False))
+    lines += [render_markdown(table) for table in tables[1:]]
     return "\n".join(lines)
 
 

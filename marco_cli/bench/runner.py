@@ -5,7 +5,9 @@ still to do, the options each attempt runs with, answer checking, and the record
 the results store. Strategies themselves are `solve()`'s business.
 
 Order: per dataset, problem by problem, every strategy (and sample) on a problem before the
-next problem, so an interrupted run leaves comparable partial results for all strategies.
+next problem, so an interrupted run leaves comparable partial results for all strategies. On a
+problem, self-consistency (`sc-K`) runs after the other strategies, so that with
+`match_tokens` the search it matches has already run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ __all__ = [
     "ModelRef",
     "StrategySpec",
     "check_resume",
+    "match_strategy",
     "parse_strategies",
     "plan_options",
     "run_bench",
@@ -44,7 +48,10 @@ STRATEGY_BASES: dict[str, tuple[str, str | None]] = {
     "mcts-mini64": ("mcts", "mini-64"),
     "mcts-mini32": ("mcts", "mini-32"),
 }
-"""Bench strategy name -> (solve strategy, MCTS action)."""
+"""Bench strategy name -> (solve strategy, MCTS action). Self-consistency is `sc-K` (see
+`bench.self_consistency`), K chains; plain `sc` is `sc-5`."""
+
+_SC = re.compile(r"sc(?:-([1-9]\d*))?")
 
 _ALIASES = {
     "mcts": "mcts-step",
@@ -74,11 +81,16 @@ class StrategySpec:
 
     @property
     def strategy(self) -> str:
-        return STRATEGY_BASES[self.base][0]
+        return "sc" if self.chains else STRATEGY_BASES[self.base][0]
 
     @property
     def action(self) -> str | None:
-        return STRATEGY_BASES[self.base][1]
+        return None if self.chains else STRATEGY_BASES[self.base][1]
+
+    @property
+    def chains(self) -> int:
+        """K of a self-consistency strategy `sc-K`; 0 for the others."""
+        return int(self.base[3:]) if self.base.startswith("sc-") else 0
 
 
 def parse_strategies(text: str | Sequence[str], *, reflect: bool = False) -> list[StrategySpec]:
@@ -89,24 +101,41 @@ def parse_strategies(text: str | Sequence[str], *, reflect: bool = False) -> lis
         item = raw.strip().lower()
         if not item:
             continue
-        on = reflect
+        on, asked = reflect, False
         for suffix, value in (("-noreflect", False), ("-no-reflect", False), ("-reflect", True)):
             if item.endswith(suffix):
-                item, on = item[: -len(suffix)], value
+                item, on, asked = item[: -len(suffix)], value, value
                 break
         base = _ALIASES.get(item, item)
-        if base not in STRATEGY_BASES:
+        sc = _SC.fullmatch(base)
+        if sc:
+            spec = _sc_spec(raw.strip(), int(sc[1] or 0), asked)
+        elif base in STRATEGY_BASES:
+            spec = StrategySpec(base, on)
+        else:
             known = ", ".join(STRATEGY_BASES)
             raise UsageError(
-                f"unknown strategy {raw.strip()!r}: use {known} "
+                f"unknown strategy {raw.strip()!r}: use {known}, sc or sc-K "
                 "(optionally with -reflect or -noreflect)"
             )
-        spec = StrategySpec(base, on)
         if spec not in specs:
             specs.append(spec)
     if not specs:
         raise UsageError("--strategies is empty: name at least one of " + ", ".join(STRATEGY_BASES))
     return specs
+
+
+def _sc_spec(raw: str, chains: int, reflect: bool) -> StrategySpec:
+    """`sc` / `sc-K`: K chains (0: the default), never with reflection; the --reflect default of
+    the other strategies does not apply, since sc samples plain chains of thought."""
+    from marco_cli.bench.self_consistency import DEFAULT_CHAINS, MAX_CHAINS
+
+    chains = chains or DEFAULT_CHAINS
+    if chains > MAX_CHAINS:
+        raise UsageError(f"{raw!r}: sc takes at most {MAX_CHAINS} chains")
+    if reflect:
+        raise UsageError(f"{raw!r}: sc samples plain chains of thought, without reflection")
+    return StrategySpec(f"sc-{chains}", False)
 
 
 @dataclass(frozen=True)
@@ -124,6 +153,9 @@ class BenchOptions:
     search: dict[str, Any] = field(default_factory=dict)
     """SearchConfig fields to override (None = the search's default); `max_tokens` here is the
     budget of a whole search."""
+    match_tokens: bool = False
+    """`sc-K` samples chains until its generated tokens reach those of the first MCTS strategy
+    on the same problem and sample (`match_strategy`), in rounds of at most K chains."""
 
     def check(self) -> None:
         if self.samples < 1:
@@ -142,6 +174,22 @@ class ModelRef:
 
     def to_json(self) -> dict[str, str]:
         return {"name": self.name, "file": self.file, "sha256": self.sha256}
+
+
+def match_strategy(
+    strategies: Sequence[StrategySpec], options: BenchOptions
+) -> StrategySpec | None:
+    """The search whose tokens `sc` matches: the first MCTS strategy listed (with
+    `match_tokens`); refuses --match-tokens without one."""
+    if not options.match_tokens or not any(s.chains for s in strategies):
+        return None
+    for spec in strategies:
+        if spec.strategy == "mcts":
+            return spec
+    raise UsageError(
+        "--match-tokens needs an MCTS strategy in --strategies whose tokens sc matches, "
+        "e.g. -s cot,mcts-step,sc --match-tokens"
+    )
 
 
 def _strategy_search(spec: StrategySpec, options: BenchOptions, seed: int | None) -> Any:
@@ -167,12 +215,14 @@ def _strategy_search(spec: StrategySpec, options: BenchOptions, seed: int | None
 
 def solve_options_for(spec: StrategySpec, options: BenchOptions, sample: int = 0) -> Any:
     """The `SolveOptions` of one attempt."""
+    from marco_cli.bench.self_consistency import sc_temperature
     from marco_cli.reasoning import SolveOptions
 
     return SolveOptions(
-        strategy=spec.strategy,
+        # sc's chains are chains of thought, each with cot's options but sampled.
+        strategy="cot" if spec.chains else spec.strategy,
         max_tokens=options.max_tokens,
-        temperature=options.temperature,
+        temperature=sc_temperature(options.temperature) if spec.chains else options.temperature,
         top_p=options.top_p,
         seed=options.seed + sample,
         reflect=spec.reflect,
@@ -183,10 +233,14 @@ def solve_options_for(spec: StrategySpec, options: BenchOptions, sample: int = 0
     )
 
 
-def _options_json(solve_options: Any, options: BenchOptions) -> dict[str, Any]:
+def _options_json(
+    solve_options: Any, options: BenchOptions, spec: StrategySpec, match: StrategySpec | None
+) -> dict[str, Any]:
     data = dataclasses.asdict(solve_options)
     data["seed"] = options.seed  # the base seed; the attempt's own seed is in the record
     data["samples"] = options.samples
+    if spec.chains:
+        data["sc"] = {"chains": spec.chains, "match_tokens": match.name if match else None}
     # As it reads back from the file (tuples become lists), so a resume compares like with like.
     return json.loads(json.dumps(data, default=str))
 
@@ -228,13 +282,14 @@ def plan_options(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The options JSON every record of (dataset, strategy) will carry (validates them too)."""
     options.check()
+    match = match_strategy(strategies, options)
     planned = {}
     for spec in strategies:
         solve_options = solve_options_for(spec, options, 0)
         if solve_options.search is not None and hasattr(solve_options.search, "validate"):
             solve_options.search.validate()
         for ds in datasets:
-            planned[(ds.name, spec.name)] = _options_json(solve_options, options)
+            planned[(ds.name, spec.name)] = _options_json(solve_options, options, spec, match)
     return planned
 
 
@@ -305,6 +360,9 @@ def run_bench(
         spec: [solve_options_for(spec, options, s) for s in range(options.samples)]
         for spec in strategies
     }
+    match = match_strategy(strategies, options)
+    # sc last on each problem: the search it matches must have run (sorted() is stable).
+    run_order = sorted(strategies, key=lambda spec: bool(spec.chains))
 
     outcome = BenchOutcome(records=[])
     for ds in datasets:
@@ -321,11 +379,14 @@ def run_bench(
                         outcome.skipped += 1
                         tally[spec].add(store.get(key), True, on_progress)
         for problem in ds.problems:
-            for spec in strategies:
+            for spec in run_order:
                 for sample in range(options.samples):
                     key = (ds.name, problem.id, spec.name, sample)
                     if store.done(key):
                         continue
+                    target = None
+                    if spec.chains and match is not None:
+                        target = store.get((ds.name, problem.id, match.name, sample))
                     record = _attempt(
                         engine,
                         ds,
@@ -337,6 +398,7 @@ def run_bench(
                         prompts,
                         model,
                         solve_fn,
+                        target,
                     )
                     store.append(record)
                     outcome.new += 1
@@ -406,7 +468,10 @@ def _attempt(
     prompts: dict[str, Any],
     model: ModelRef,
     solve_fn: SolveFn,
+    match: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One attempt's record. `match` is the search record an `sc` attempt matches in tokens
+    (with --match-tokens); without a usable one the attempt is an error, retried on resume."""
     base: dict[str, Any] = {
         "dataset": ds.name,
         "id": problem.id,
@@ -423,9 +488,8 @@ def _attempt(
         "marco": __version__,
     }
     start = time.perf_counter()
-    try:
-        result = solve_fn(engine, problem.question, solve_options, prompts)
-    except ContextOverflowError as exc:
+
+    def failed(message: str) -> dict[str, Any]:
         return {
             **base,
             "answer": None,
@@ -435,9 +499,31 @@ def _attempt(
             "evaluated_tokens": 0,
             "seconds": round(time.perf_counter() - start, 3),
             "reward": None,
-            "error": exc.message,
+            "error": message,
             **tail,
         }
+
+    matched: int | None = None
+    if options_json.get("sc", {}).get("match_tokens"):
+        if match is None or match.get("error"):
+            return failed(f"--match-tokens: no {options_json['sc']['match_tokens']} result here")
+        matched = int(match.get("generated_tokens") or 0)
+    try:
+        if spec.chains:
+            from marco_cli.bench.self_consistency import solve_self_consistency
+
+            result = solve_self_consistency(
+                engine,
+                problem.question,
+                solve_options,
+                prompts,
+                chains=spec.chains,
+                match_tokens=matched,
+            )
+        else:
+            result = solve_fn(engine, problem.question, solve_options, prompts)
+    except ContextOverflowError as exc:
+        return failed(exc.message)
     search = getattr(result, "search_summary", None)
     if isinstance(search, dict) and search.get("interrupted"):
         # Ctrl-C inside the search: its answer is partial, so no record; the run stops here.
@@ -456,9 +542,10 @@ def _attempt(
         "prompt_tokens": getattr(result, "prompt_tokens", None),
         "seconds": round(float(result.seconds), 3),
         "first_token_seconds": _round(getattr(result, "first_token_seconds", None)),
-        "reward": _round(result.reward, 6),
+        "reward": _round(getattr(result, "reward", None), 6),
         "reflections": getattr(result, "reflections", 0),
         "search": getattr(result, "search_summary", None),
+        "sc": {**result.summary(), "match_tokens": matched} if spec.chains else None,
         "error": None,
         **tail,
     }

@@ -7,6 +7,10 @@ Definitions (per dataset x strategy):
 - Test@k: the share of problems, among those with all k attempts recorded, where any
   attempt is correct (k = the most samples recorded for that strategy).
 - Mean tokens / seconds / reward: over all recorded attempts.
+- McNemar's exact test (`mcnemar_exact`): two paired sets of first attempts on the same problems
+  differ by more than chance when the problems exactly one side gets right (b and c) split
+  unevenly; under "no difference" each such problem is a fair coin, so the two-sided p-value is
+  2 * P(X <= min(b, c)) for X ~ Binomial(b + c, 1/2), capped at 1.
 A record with an `error` counts as an incorrect attempt and is also counted in `errors`.
 """
 
@@ -21,8 +25,11 @@ from typing import Any
 __all__ = [
     "PAPER_MGSM",
     "Comparison",
+    "Paired",
     "Summary",
     "compare",
+    "mcnemar_exact",
+    "paired",
     "summarize",
     "wilson_interval",
 ]
@@ -51,6 +58,19 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided p-value of McNemar's exact test on `b` and `c` discordant pairs (see above).
+
+    Exact in integers up to the one final division, so it holds for any n without scipy."""
+    if b < 0 or c < 0:
+        raise ValueError("discordant counts must not be negative")
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
+    return min(1.0, 2 * tail / 2**n)
 
 
 @dataclass(frozen=True)
@@ -167,6 +187,11 @@ class Comparison:
             return None
         return 100.0 * (self.right_correct - self.left_correct) / self.common
 
+    @property
+    def p_value(self) -> float | None:
+        """McNemar's exact test on the common problems (None when there are none)."""
+        return mcnemar_exact(self.left_only, self.right_only) if self.common else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
@@ -179,7 +204,61 @@ class Comparison:
             "left_only": self.left_only,
             "right_only": self.right_only,
             "delta": self.delta,
+            "p_value": self.p_value,
         }
+
+
+def _first_correct(records: Iterable[dict[str, Any]]) -> dict[str, bool]:
+    """Problem id -> whether its first attempt (sample 0) is correct."""
+    return {str(r["id"]): bool(r.get("correct")) for r in records if int(r.get("sample", 0)) == 0}
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Two strategies of one results file on the problems of a dataset both answered (sample 0)."""
+
+    dataset: str
+    first: str
+    second: str
+    common: int
+    first_only: int
+    """Problems `first` gets right and `second` gets wrong."""
+    second_only: int
+
+    @property
+    def p_value(self) -> float:
+        return mcnemar_exact(self.first_only, self.second_only)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "p_value": self.p_value}
+
+
+def paired(records: Iterable[dict[str, Any]]) -> list[Paired]:
+    """Every pair of strategies of each dataset that share at least one problem, in the order of
+    `summarize` (the earlier strategy first)."""
+    groups = _group(records)
+    datasets = list(dict.fromkeys(d for d, _ in groups))
+    strategies = list(dict.fromkeys(s for _, s in groups))
+    out: list[Paired] = []
+    for dataset in datasets:
+        present = [s for s in strategies if (dataset, s) in groups]
+        firsts = {s: _first_correct(groups[(dataset, s)]) for s in present}
+        for i, a in enumerate(present):
+            for b in present[i + 1 :]:
+                common = [p for p in firsts[a] if p in firsts[b]]
+                if not common:
+                    continue
+                out.append(
+                    Paired(
+                        dataset,
+                        a,
+                        b,
+                        len(common),
+                        sum(1 for p in common if firsts[a][p] and not firsts[b][p]),
+                        sum(1 for p in common if firsts[b][p] and not firsts[a][p]),
+                    )
+                )
+    return out
 
 
 def compare(left: Iterable[dict[str, Any]], right: Iterable[dict[str, Any]]) -> list[Comparison]:
@@ -188,8 +267,7 @@ def compare(left: Iterable[dict[str, Any]], right: Iterable[dict[str, Any]]) -> 
     out: list[Comparison] = []
     for key in list(dict.fromkeys([*lg, *rg])):
         lrs, rrs = lg.get(key, []), rg.get(key, [])
-        lfirst = {str(r["id"]): bool(r.get("correct")) for r in lrs if int(r.get("sample", 0)) == 0}
-        rfirst = {str(r["id"]): bool(r.get("correct")) for r in rrs if int(r.get("sample", 0)) == 0}
+        lfirst, rfirst = _first_correct(lrs), _first_correct(rrs)
         common = [i for i in lfirst if i in rfirst]
         if common:  # costs too are compared on the common problems
             shared = set(common)

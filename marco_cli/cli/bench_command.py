@@ -62,9 +62,18 @@ def bench(
             "--strategies",
             "-s",
             help="Comma-separated: cot, mcts-step, mcts-mini64, mcts-mini32, each optionally "
-            f"with -reflect/-noreflect. Default: {DEFAULT_STRATEGIES}.",
+            "with -reflect/-noreflect, and sc or sc-K (self-consistency: majority vote of K "
+            f"sampled chains of thought, K=5 for sc). Default: {DEFAULT_STRATEGIES}.",
         ),
     ] = None,
+    match_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--match-tokens",
+            help="sc samples chains (K per round) until its generated tokens reach those of "
+            "the first MCTS strategy in --strategies on the same problem.",
+        ),
+    ] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="First N problems.")] = None,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip N problems.")] = 0,
     ids: Annotated[
@@ -124,6 +133,7 @@ def bench(
         strategies=strategies or DEFAULT_STRATEGIES,
         selection=_selection(ids, offset, limit),
         samples=samples,
+        match_tokens=match_tokens,
         search=search_fields(settings),
         out=out,
         resume=resume,
@@ -148,6 +158,8 @@ def report_command(
         compare,
         comparison_table,
         file_label,
+        paired,
+        paired_table,
         read_records,
         render_markdown,
         summarize,
@@ -157,9 +169,15 @@ def report_command(
     left = read_records(results)
     if other is None:
         summaries = summarize(left)
-        table = summary_table(summaries, title=f"marco bench: {results.name}")
-        data: Any = {"results": str(results), "summary": [s.to_json() for s in summaries]}
-        tables = [table]
+        pairs = paired(left)
+        tables = [summary_table(summaries, title=f"marco bench: {results.name}")]
+        if pairs:
+            tables.append(paired_table(pairs))
+        data: Any = {
+            "results": str(results),
+            "summary": [s.to_json() for s in summaries],
+            "paired": [p.to_json() for p in pairs],
+        }
     else:
         right = read_records(other)
         a, b = file_label(results, left), file_label(other, right)
@@ -273,13 +291,14 @@ def _math(
     strategies: str,
     selection: Any,
     samples: int,
+    match_tokens: bool,
     search: dict[str, Any],
     out: Path | None,
     resume: bool,
     report: Path | None,
     command: str,
 ) -> int:
-    from marco_cli.bench import BenchOptions, ModelRef
+    from marco_cli.bench import BenchOptions, ModelRef, paired
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.files import file_sha256
@@ -308,6 +327,7 @@ def _math(
         temperature=settings["temperature"],
         system=settings["system"],
         search=search,
+        match_tokens=match_tokens,
     )
     suite = prepare_math_suite(
         datasets,
@@ -364,12 +384,13 @@ def _math(
                     "resumed": outcome.skipped,
                     "errors": outcome.errors,
                     "summary": [s.to_json() for s in summaries],
+                    "paired": [p.to_json() for p in paired(outcome.records)],
                 },
                 ensure_ascii=False,
             )
         )
     else:
-        _print_tables([suite.table(outcome)])
+        _print_tables(suite.tables(outcome))
     errors = sum(1 for r in outcome.records if r.get("error"))
     if errors:
         _note(
