@@ -89,8 +89,9 @@ class ReasoningTask(MarcoO1Format):
 
     @classmethod
     def from_prompts(cls, prompts: SolvePrompts) -> ReasoningTask:
-        """The task of prompts/solve.yaml: its assistant prefix and reflection phrase."""
-        return cls(prompts.assistant_prefix, prompts.reflection)
+        """The task of prompts/solve.yaml: its assistant prefix, reflection phrase and the text
+        that forces an answer (the same as the chain of thought's)."""
+        return cls(prompts.assistant_prefix, prompts.reflection, prompts.force_answer)
 
     def answer_key(self, answer: str) -> str:
         return answer_key(answer)

@@ -67,11 +67,15 @@ class MarcoO1Format:
     """The Marco-o1 format as a search task sees it: the answer starts at any of
     `ANSWER_MARKERS` and is closed by `</Output>`, where a rollout stops; a path's text is
     parsed after the assistant prefix the prompt ends with; reflection appends its phrase on a
-    new line. Subclasses add `answer_key`."""
+    new line; a path that ends the model's turn before opening <Output> gets `force_answer`
+    appended (as `marco solve --strategy cot` does) so that it still gives an answer.
+    Subclasses add `answer_key`."""
 
     assistant_prefix: str
     """The text the prompt ends with inside the assistant turn (e.g. "<Thought>\n")."""
     reflection_phrase: str = ""
+    force_answer: str = ""
+    """Opens the answer block (e.g. "\n</Thought>\n<Output>\n"); empty: never forced."""
 
     answer_markers: ClassVar[tuple[str, ...]] = ANSWER_MARKERS
     rollout_stops: ClassVar[tuple[str, ...]] = (OUTPUT_CLOSE,)
@@ -84,6 +88,11 @@ class MarcoO1Format:
         """Where the first closed answer in `text` ends (just after `</Output>`), or None."""
         at = text.find(OUTPUT_CLOSE)
         return None if at < 0 else at + len(OUTPUT_CLOSE)
+
+    def needs_answer(self, text: str) -> bool:
+        """Whether a path whose text ends the model's turn here must be given `force_answer`:
+        it never opened <Output> (the same test as the chain of thought's)."""
+        return bool(self.force_answer) and OUTPUT_OPEN not in text
 
     def parse(self, text: str) -> Response:
         """The thought and answer of a path's generated text."""

@@ -80,10 +80,41 @@ def test_tree_flag_prints_the_final_tree_when_stderr_is_not_a_terminal(monkeypat
 
 def test_no_completed_rollout_exits_3_with_the_best_partial_path(monkeypatch, capsys):
     use_fake(monkeypatch, RAMBLING)
-    code, out, err = run(capsys, "--iterations", "2", "What is 1?")
+    # 20 tokens a path leave no room to force an answer after the rambling
+    code, out, err = run(capsys, "--iterations", "2", "--max-tokens", "20", "What is 1?")
     assert code == 3 and out == ""
     flat = " ".join(err.split())
     assert "completed no rollout" in flat and "best partial path" in flat and "r1." in flat
+
+
+def test_a_rambling_rollout_is_given_an_answer_as_cot_gives_it(monkeypatch, capsys):
+    use_fake(monkeypatch, RAMBLING)
+    code, out, err = run(capsys, "--iterations", "2", "--json", "What is 1?")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["answer"] == "more." and data["complete"]  # the fallback, after the forcing
+    assert data["search"]["stats"]["forced"] > 0
+
+
+def test_the_search_holds_the_answer_cot_gives(monkeypatch, capsys):
+    # With --seed 3 every sampled root child follows the second document, so only the greedy
+    # child brings the first one (cot's chain, answer "1") into the tree.
+    docs = (
+        Doc("a1.\na2.\n</Thought>\n<Output>1</Output>", 0.4),
+        Doc("b1.\n</Thought>\n<Output>2</Output>", 0.9),
+        Doc("c1.\n</Thought>\n<Output>3</Output>", 0.5),
+    )
+    use_fake(monkeypatch, docs)
+    with pytest.raises(SystemExit) as exc:
+        main(["solve", "--seed", "3", "--json", "What is 1?"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0, err
+    cot = json.loads(out)["answer"]
+    args = ("--seed", "3", "--iterations", "6", "--early-stop", "0", "--json", "What is 1?")
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    completed = [c["answer"] for c in json.loads(out)["search"]["completed"]]
+    assert cot == "1" and cot in completed
 
 
 def test_ctrl_c_prints_the_best_answer_so_far_and_exits_130(monkeypatch, capsys, tmp_path):

@@ -15,7 +15,8 @@ from marco_cli.search import scheduler as scheduler_module
 from marco_cli.search.scheduler import Scheduler
 
 PHRASE = "Wait! Maybe I made some mistakes! I need to rethink from scratch."
-TASK = ReasoningTask("<Thought>\n", PHRASE)
+FORCE = "\n</Thought>\n<Output>\n"
+TASK = ReasoningTask("<Thought>\n", PHRASE, FORCE)
 
 A = Doc("a1.\na2.\n</Thought>\n<Output>1</Output>", 0.9)
 A2 = Doc("a1.\nx2.\n</Thought>\n<Output>4</Output>", 0.6)
@@ -79,7 +80,8 @@ def test_an_expansion_samples_k_children_in_one_batch_and_rolls_them_out_in_anot
     assert len(eng.calls) == 1 and len(eng.calls[0]) == 3
     requests = eng.calls[0]
     assert {r.prompt for r in requests} == {tuple(eng.prompt_tokens())}
-    assert all(r.sampling.temperature == 0.8 for r in requests)
+    # the root has no rollout to give it its greedy child: the first request is greedy
+    assert [r.sampling.temperature for r in requests] == [0, 0.8, 0.8]
     assert len({r.sampling.seed for r in requests}) == 3
     assert requests[0].stop == ("\n", "</Thought>", "<Output>", "</Output>")
     assert [n.text for n in new] == ["a1.\n", "b1.\n", "c1.\n"]
@@ -89,6 +91,64 @@ def test_an_expansion_samples_k_children_in_one_batch_and_rolls_them_out_in_anot
     assert all(r.sampling.temperature == 0 for r in eng.calls[1])
     assert all(r.stop == ("</Output>",) for r in eng.calls[1])
     assert [n.rollout.tokens for n in new] == [[ord(c) for c in d.text[4:]] for d in (A, B, C)]
+
+
+def test_the_roots_children_include_the_greedy_chain_so_the_search_holds_cots_answer():
+    # With seed 3 every sampled request picks B: without a greedy child, A (the greedy
+    # chain, the chain of thought's answer "1") would never enter the tree.
+    eng = engine(A, B, C)
+    s = search(eng, branch=3, seed=3)
+    new = expand(s, [s.tree.root])
+    assert [n.text for n in new] == ["a1.\n", "b1.\n"]  # the third repeated B and was dropped
+    evaluate(s, new)
+    greedy = s.tree.generated_tokens(new[0].id) + new[0].rollout.tokens
+    assert eng.detokenize(greedy) == A.text
+    result = run(engine(A, B, C), iterations=6, branch=3, seed=3, early_stop=0)
+    assert "1" in [c.answer for c in result.completed]
+
+
+def test_a_rollout_that_ends_its_turn_without_an_answer_is_given_one_as_cot_does():
+    # Neither document opens <Output>; after the forced "</Thought><Output>" the model
+    # (the fallback) writes the answer.
+    rambling = (Doc("n1.\nso 42.", 0.8), Doc("m1.\nso 42 too.", 0.6))
+    eng = engine(*rambling, fallback=Doc("42</Output>", 0.5))
+    result = run(eng, iterations=4, branch=2, early_stop=0, reflect=False)
+    assert result.complete and result.answer == "42"
+    assert result.completed and all(c.answer == "42" and c.closed for c in result.completed)
+    assert result.text.endswith("so 42." + FORCE + "42</Output>") or result.text.endswith(
+        "so 42 too." + FORCE + "42</Output>"
+    )
+    # the forced tokens are inserted, not chosen: no confidence, left out of the reward
+    n_forced = len(FORCE)
+    assert result.stats.forced >= n_forced and result.stats.forced % n_forced == 0
+    greedy = result.tree.children(result.tree.root)[0]
+    assert greedy.rollout.scores.count(None) == n_forced
+    # "n1.\nso 42." chosen at 0.8, then the fallback's "42</Output>" at 0.5
+    assert greedy.rollout.value == pytest.approx((10 * 0.8 + 11 * 0.5) / 21)
+
+
+def test_a_segment_that_ends_its_turn_without_an_answer_is_given_one_too():
+    # The whole document is one step: the sampled segment itself ends the turn.
+    eng = engine(Doc("so 5.", 0.8), fallback=Doc("5</Output>", 0.5))
+    s = search(eng, branch=1)
+    (child,) = expand(s, [s.tree.root])
+    assert child.terminal is None  # not settled yet: its rollout opens the answer
+    evaluate(s, [child])
+    assert eng.detokenize(child.rollout.tokens) == FORCE + "5</Output>"
+    assert child.rollout.closed and [c.answer for c in s.policy.completed] == ["5"]
+
+
+def test_a_path_with_an_open_output_is_not_forced_again():
+    eng = engine(Doc("t.\n</Thought>\n<Output>7", 0.8))
+    result = run(eng, iterations=2, branch=1, early_stop=0, reflect=False)
+    assert result.complete and result.answer == "7" and result.stats.forced == 0
+
+
+def test_without_a_forcing_text_a_turn_without_an_answer_ends_the_path():
+    eng = engine(Doc("n1.\nso 42.", 0.8), fallback=Doc("42</Output>", 0.5))
+    config = SearchConfig(iterations=3, branch=1, early_stop=0, seed=0)
+    result = run_mcts(eng, eng.prompt_tokens(), config, ReasoningTask("<Thought>\n", PHRASE))
+    assert not result.complete and result.answer == "" and result.stats.forced == 0
 
 
 def test_backpropagation_adds_each_rollout_value_to_the_path():
@@ -255,7 +315,7 @@ def test_a_long_rollout_runs_in_chunks_and_its_place_is_refilled():
     c4 = Doc("c.\nc3.\n</Thought>\n<Output>3</Output>", 0.5)
     eng = engine(long, other, short, c3, c4, pick="index")
     result = run(eng, iterations=8, branch=3, parallel=2, chunk=16, early_stop=0)
-    rollout_requests = [r for call in eng.calls for r in call if r.sampling.temperature == 0]
+    rollout_requests = [r for call in eng.calls for r in call if r.stop == ("</Output>",)]
     assert rollout_requests and all(r.max_tokens <= 16 for r in rollout_requests)
     assert len(eng.calls) > 5  # the long rollouts went on over several calls
     mixed = [c for c in eng.calls if {r.sampling.temperature for r in c} == {0.0, 0.8}]
@@ -422,7 +482,8 @@ def test_should_stop_ends_the_search_like_ctrl_c():
 def test_no_completed_rollout_says_so_and_keeps_the_best_partial_path():
     rambling = Doc("r1.\nr2.\nr3.\n", 0.6)  # ends its turn without ever answering
     eng = engine(rambling, fallback=Doc("more.\n", 0.3))
-    result = run(eng, iterations=3, early_stop=0)
+    # 20 tokens leave no room to force an answer after the 12 rambling ones
+    result = run(eng, iterations=3, early_stop=0, max_path_tokens=20)
     assert not result.complete and result.completed == ()
     assert result.text.startswith("r1.") and result.reward is not None
 

@@ -11,7 +11,8 @@ import pytest
 from marco_cli.cli import main
 from marco_cli.engine.base import Request
 from marco_cli.prompts import load_solve_prompts
-from marco_cli.reasoning import ReasoningTask, question_tokens
+from marco_cli.reasoning import ReasoningTask, SolveOptions, question_tokens, solve
+from marco_cli.response import parse_response
 from marco_cli.search import SearchConfig, run_mcts
 
 PROMPTS = load_solve_prompts()
@@ -84,14 +85,35 @@ def test_batched_children_match_one_at_a_time_generation(tiny_model_path: Path):
     # only checked for being batched: llama.cpp's logits differ by ~1e-3 between batch shapes,
     # which can move a random draw across a boundary (the same batches replay identically,
     # see the reproducibility test).
-    expansions = [b for b in recorder.batches if b[0][0].sampling.temperature > 0]
+    expansions = [b for b in recorder.batches if any(r.sampling.temperature > 0 for r in b[0])]
     assert expansions and max(len(b[0]) for b in expansions) > 1
-    rollouts = [b for b in recorder.batches if b[0][0].sampling.temperature == 0]
+    rollouts = [b for b in recorder.batches if b[0][-1].stop == ("</Output>",)]
     assert rollouts and max(len(b[0]) for b in rollouts) > 1
     with LlamaEngine(tiny_model_path, n_ctx=2048) as alone:
-        for requests, tokens in rollouts:
+        for requests, tokens in recorder.batches:
             for request, expected in zip(requests, tokens, strict=True):
-                assert alone.generate(request).tokens == expected
+                if request.sampling.temperature == 0:  # rollouts and the root's greedy child
+                    assert alone.generate(request).tokens == expected
+
+
+@pytest.mark.tiny
+def test_the_search_holds_the_chain_of_thought_as_its_greedy_path(fresh_engine):
+    question = "What is 2+3?"
+    cot = solve(fresh_engine, question, SolveOptions(max_tokens=64, seed=3), PROMPTS)
+    config = SearchConfig(
+        iterations=4, branch=2, action="mini-32", max_path_tokens=64, seed=3, early_stop=0
+    )
+    options = SolveOptions(strategy="mcts", max_tokens=64, search=config)
+    mcts = solve(fresh_engine, question, options, PROMPTS)
+    tree = mcts.search_result.tree
+    # The root's first child is greedy; each reused rollout's first action is a node's first
+    # child, so following first children to the end of the last rollout is the greedy chain.
+    node = tree.children(tree.root)[0]
+    while node.rollout_used:
+        node = tree.children(node)[0]
+    tokens = tree.generated_tokens(node.id) + (node.rollout.tokens if node.rollout else [])
+    chain = parse_response(PROMPTS.assistant_prefix + fresh_engine.detokenize(tokens))
+    assert cot.thought and (chain.thought, chain.answer) == (cot.thought, cot.answer)
 
 
 @pytest.mark.tiny

@@ -1,18 +1,28 @@
 """How the tree grows from generated tokens: children, reflections, and each rollout's record.
 
-**Expand** — a selected leaf gets K (`branch`) children. If the leaf already has a rollout, the
-rollout's first action becomes one child for free (with its confidences and the rest of the
-rollout, so that child is already evaluated: it starts at N=1 with its rollout's value and is
-not backed up again, since its ancestors already counted that rollout); the other children are
-*sampled* actions (`temperature`, `top_p`, `top_k`, a per-child seed derived from the search's
-seed). A sampled child that repeats a sibling is dropped. Where a child's action ends is the
-action rule's business (`actions.py`); tokens generated past that end start its rollout.
+**Expand** — a selected leaf gets K (`branch`) children, and the greedy continuation of its
+state is always one of them. If the leaf already has a rollout (every node but the root, once
+evaluated), the rollout's first action is that child, for free (with its confidences and the
+rest of the rollout, so that child is already evaluated: it starts at N=1 with its rollout's
+value and is not backed up again, since its ancestors already counted that rollout). A leaf
+without a usable rollout — the root, which is never rolled out — asks for its first child at
+temperature 0 instead, in the same batch as the others; that child's greedy rollout makes the
+root's greedy child the whole greedy chain, exactly what `marco solve --strategy cot` answers
+(without reflection), so the search always holds the chain of thought's answer. The other
+children are *sampled* actions (`temperature`, `top_p`, `top_k`, a per-child seed derived from
+the search's seed). A child that repeats a sibling is dropped. Where a child's action ends is
+the action rule's business (`actions.py`); tokens generated past that end start its rollout.
 
 **Reflection** (paper, section 3) — when an *answer* child (the thought closing) is attached to
 a node, that node — the thought without its close — also gets a *reflection* child: the task's
 reflection text as a forced action (no confidences; it does not count in the reward). It starts
 unvisited, so selection visits it on the next pass through its parent, and expanding it makes
 the model rethink from there. At most `max_reflections` (1) reflections per path.
+
+**Forced answers** — a path that ends the model's turn without an answer (for Marco-o1: before
+`<Output>`) gets the task's `force_answer` appended as forced tokens (no confidences, like a
+reflection) and its rollout goes on, as the chain of thought does, so every path that ends
+yields an answer (`open_answer`).
 
 **Records** — every rollout that ends is recorded (`RolloutRecord`) with its path's reward and
 its answer as the task parses it; one whose answer closed, or whose turn ended with an answer,
@@ -47,7 +57,8 @@ def child_seed(seed: int, node_id: int, index: int) -> int:
 
 @dataclass
 class Pending:
-    """Tokens generated past a sampled action's end (a closing tag), to start its rollout."""
+    """What a new child's rollout starts with: tokens generated past its action's end (a
+    closing tag), and whether the model ended its turn there."""
 
     tokens: list[int]
     scores: list[float | None]
@@ -76,8 +87,11 @@ class Expander:
         self.pending: dict[int, Pending] = {}
         self.duplicates = 0
         """Sampled children dropped because they repeated a sibling."""
+        self.answer_tokens: list[int] = []
+        if task.force_answer:
+            self.answer_tokens = engine.tokenize(task.force_answer, special=False)
         self.forced = 0
-        """Tokens the search inserted (reflections)."""
+        """Tokens the search inserted (reflections, forced answers)."""
 
     # -- expansion --------------------------------------------------------------------------
 
@@ -92,16 +106,19 @@ class Expander:
         return max(0, self.config.branch - len(parent.children))
 
     def requests(self, parent: Node, wanted: int, share: int) -> list[Request]:
-        """`wanted` sampled actions from `parent`'s state, each at most `share` tokens."""
+        """`wanted` actions from `parent`'s state, each at most `share` tokens: sampled, but
+        the first greedy when no rollout gave `parent` its greedy child (the root, or a node
+        whose rollout the search's budget cut)."""
         state = tuple(self.tree.state_tokens(parent.id))
         cap = min(self.rule.max_tokens, self.policy.room(parent), share)
+        greedy_first = not parent.rollout_used
         return [
             Request(
                 prompt=state,
                 max_tokens=cap,
                 stop=self.rule.stops,
                 sampling=Sampling(
-                    temperature=self.config.temperature,
+                    temperature=0.0 if greedy_first and index == 0 else self.config.temperature,
                     top_p=self.config.top_p,
                     top_k=self.config.top_k,
                     seed=child_seed(self.seed, parent.id, index),
@@ -146,7 +163,7 @@ class Expander:
             if self.task.closed_end(child.text) is not None:
                 child.terminal = "answer"
             elif gen.finish_reason == "eos":
-                child.terminal = "eos"
+                self.pending[child.id] = Pending([], [], "eos")  # settled by `take_pending`
             elif gen.finish_reason == "length" and at_path_end:
                 child.terminal = "length"
             if child.terminal is not None:
@@ -154,10 +171,8 @@ class Expander:
             return child
         n = split.n
         child = self._add(parent, self.rule.kind, tokens[:n], scores[:n])
-        if n < len(tokens):
+        if n < len(tokens) or gen.finish_reason == "eos":
             self.pending[child.id] = Pending(tokens[n:], scores[n:], gen.finish_reason)
-        elif gen.finish_reason == "eos":
-            child.terminal = "eos"
         elif gen.finish_reason == "length" and at_path_end:
             child.terminal = "length"
         if child.terminal is not None:
@@ -226,12 +241,30 @@ class Expander:
     # -- rollouts ---------------------------------------------------------------------------
 
     def take_pending(self, node: Node) -> Pending:
-        """What a new node's rollout starts with; settles the node when that is already its
-        end (the model ended its turn)."""
+        """What a new node's rollout starts with; when the model already ended its turn there,
+        settles the node, or — without an answer yet — forces one for the rollout to finish."""
         pending = self.pending.pop(node.id, None) or Pending([], [], "stop")
         if node.terminal is None and pending.finish == "eos":
-            self.store_rollout(node, pending.tokens, pending.scores, "eos", budget_cut=False)
+            forced = self.open_answer(node, pending.tokens)
+            if forced:
+                scores: list[float | None] = [None] * len(forced)
+                return Pending(pending.tokens + forced, pending.scores + scores, "stop")
+            self.finish_rollout(node, pending.tokens, pending.scores, "eos", budget_cut=False)
         return pending
+
+    def open_answer(self, node: Node, tokens: list[int]) -> list[int]:
+        """The forced tokens that open an answer, counted as inserted, when the path through
+        `node` plus `tokens` ended the model's turn without one and has room for them and an
+        answer; else none (the path then ends as it is)."""
+        if not self.answer_tokens:
+            return []
+        if self.policy.room(node) - len(tokens) <= len(self.answer_tokens):
+            return []
+        generated = self.tree.generated_tokens(node.id) + tokens
+        if not self.task.needs_answer(self.engine.detokenize(generated)):
+            return []
+        self.forced += len(self.answer_tokens)
+        return list(self.answer_tokens)
 
     def finish_rollout(
         self,

@@ -3,10 +3,13 @@
 One iteration (several run at once):
 
 1. **Select** a leaf by UCT, unvisited children first (`uct.py`).
-2. **Expand** it with K (`branch`) children: the first action of its rollout for free, the
-   others sampled in one batch; a reflection child beside an answer (`expansion.py`).
+2. **Expand** it with K (`branch`) children: the greedy next action — the first action of its
+   rollout, for free, or for the root a request at temperature 0 — and the others sampled in
+   one batch; a reflection child beside an answer (`expansion.py`). The root's greedy child
+   rolled out greedily is the chain of thought, so the search always holds cot's answer.
 3. **Roll out** every new child greedily to a terminal state, in chunks that share the engine's
-   batches with other iterations (`scheduler.py`).
+   batches with other iterations (`scheduler.py`); a turn that ends without an answer is given
+   the task's `force_answer`, as the chain of thought is.
 4. **Back up** each rollout's reward along its path as soon as it ends (`uct.py`); the reward
    is the paper's mean token confidence (`reward.py`).
 

@@ -11,8 +11,9 @@ it or its rollouts run (`uct.py`). `parallel=1` is the textbook one-iteration-at
 (rollouts still go in chunks; greedy results are the same).
 
 Every rollout continues greedily to a terminal state: the task's answer closed (`rollout_stops`),
-the end of the model's turn, or the path's token limit. Selecting a terminal node (or one at
-`max_depth`) backs its value up again without generating.
+the end of the model's turn, or the path's token limit. A turn that ends without an answer gets
+the task's `force_answer` and goes on (`Expander.open_answer`), as the chain of thought does.
+Selecting a terminal node (or one at `max_depth`) backs its value up again without generating.
 
 Budgets and stops: `max_tokens` is shared out among the requests of each call; a batch whose
 sequences outgrow the engine's KV cache together is retried in halves. The search stops after
@@ -282,7 +283,15 @@ class Scheduler:
         job.tokens = job.tokens + list(gen.tokens)
         job.scores = job.scores + [token_confidence(lp) for lp in gen.logprobs]
         job.text += gen.text
-        if gen.finish_reason != "length":
+        forced = []
+        if gen.finish_reason == "eos":
+            forced = self.expander.open_answer(job.node, job.tokens)
+        if forced:
+            # The turn ended without an answer: open one and let the model finish it.
+            job.tokens = job.tokens + forced
+            job.scores = job.scores + [None] * len(forced)
+            job.text += self.task.force_answer
+        elif gen.finish_reason != "length":
             job.finish = gen.finish_reason
         elif self.task.closed_end(job.text) is not None:
             # The close straddled two chunks, so the engine missed it (an earlier close

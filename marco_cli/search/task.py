@@ -9,7 +9,9 @@ path comes from its task:
 - what a path's answer is (`parse`) and how two answers compare (`answer_key`: votes and early
   stopping count answers with equal keys as one);
 - what a reflection appends (`reflection`, a forced action) and the assistant prefix the prompt
-  ends with (`assistant_prefix`, part of what `parse` reads).
+  ends with (`assistant_prefix`, part of what `parse` reads);
+- what a rollout that ends the model's turn without an answer gets appended so that the model
+  still gives one (`needs_answer`, `force_answer`: forced tokens, as the chain of thought does).
 
 Two tasks implement it, both in Marco-o1's <Thought>/<Output> format (`response.MarcoO1Format`):
 `reasoning.ReasoningTask` (answers compared by their final number) and
@@ -42,6 +44,15 @@ class Task(Protocol):
     @property
     def reflection(self) -> str:
         """The text a reflection child appends to a thought."""
+        ...
+
+    @property
+    def force_answer(self) -> str:
+        """The text that opens an answer when a path ends the model's turn without one."""
+        ...
+
+    def needs_answer(self, text: str) -> bool:
+        """Whether a path whose generated `text` ends the model's turn needs `force_answer`."""
         ...
 
     def closed_end(self, text: str) -> int | None:

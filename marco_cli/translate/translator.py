@@ -303,7 +303,9 @@ class Translator:
             config = replace(config, seed=self.options.seed)
         path_tokens = job.thought_budget + job.out_budget + 16
         config = replace(config, max_path_tokens=min(config.max_path_tokens, path_tokens))
-        task = TranslationTask(self.prompts.assistant_prefix_cot, self.prompts.reflection)
+        task = TranslationTask(
+            self.prompts.assistant_prefix_cot, self.prompts.reflection, self.prompts.thought_close
+        )
         result = run_mcts(self.engine, job.prompt, config, task, on_event=on_event)
         if result.interrupted:
             raise KeyboardInterrupt
