@@ -134,7 +134,7 @@ def test_mcts_end_to_end_on_the_demo_model(demo_model_path: Path, tmp_path: Path
     tree_file = tmp_path / "tree.json"
     args = [
         "solve", "--strategy", "mcts", "--iterations", "4", "--branch", "2",
-        "--action", "mini-32", "--max-tokens", "600", "--ctx", "2048", "--seed", "1",
+        "--action", "mini-32", "--search-tokens", "600", "--ctx", "2048", "--seed", "1",
         "--json", "--save-tree", str(tree_file), "--model", str(demo_model_path),
         "What is 12 + 30?",
     ]  # fmt: skip
