@@ -20,7 +20,6 @@ from marco_cli.errors import ContextOverflowError, Interrupted, UsageError
 from marco_cli.prompts import SolvePrompts
 from marco_cli.response import (
     OUTPUT_CLOSE,
-    OUTPUT_OPEN,
     THOUGHT_ENDS,
     MarcoO1Format,
     parse_response,
@@ -198,6 +197,7 @@ def _solve_cot(
     on_text: Callable[[str], None] | None,
 ) -> SolveResult:
     sampling = Sampling(temperature=options.temperature, top_p=options.top_p, seed=options.seed)
+    task = ReasoningTask.from_prompts(prompts)
     start = time.perf_counter()
     evaluated_before = engine.stats.evaluated
     first_token: float | None = None
@@ -240,7 +240,7 @@ def _solve_cot(
                 continue
             tokens += gen.tokens
             text += gen.text
-            if gen.finish_reason == "eos" and OUTPUT_OPEN not in text:
+            if gen.finish_reason == "eos" and task.needs_answer(text):
                 # The model ended its turn without an answer block: open one and let it finish.
                 forced = prompts.force_answer
                 tokens += engine.tokenize(forced, special=False)

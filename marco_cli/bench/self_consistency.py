@@ -32,8 +32,8 @@ from marco_cli.answers import extract_answer
 from marco_cli.engine.base import Engine, Request, Sampling
 from marco_cli.errors import ContextOverflowError
 from marco_cli.prompts import SolvePrompts
-from marco_cli.reasoning import SolveOptions, question_tokens
-from marco_cli.response import OUTPUT_CLOSE, OUTPUT_OPEN, parse_response
+from marco_cli.reasoning import ReasoningTask, SolveOptions, question_tokens
+from marco_cli.response import OUTPUT_CLOSE, parse_response
 
 __all__ = [
     "DEFAULT_CHAINS",
@@ -84,10 +84,9 @@ class Chain:
     generated: int = 0
     finish: str = "length"
 
-    @property
-    def unanswered(self) -> bool:
+    def unanswered(self, task: ReasoningTask) -> bool:
         """Ended its turn without an answer block: it gets `force_answer` and goes on."""
-        return self.finish == "eos" and OUTPUT_OPEN not in self.text
+        return self.finish == "eos" and task.needs_answer(self.text)
 
 
 @dataclass
@@ -131,6 +130,7 @@ def _decode(
     prompts: SolvePrompts,
 ) -> None:
     """Run `chains` to their end: one batch per round, open chains forced to answer."""
+    task = ReasoningTask.from_prompts(prompts)
     pending = chains
     while pending:
         requests = [
@@ -152,7 +152,7 @@ def _decode(
             chain.text += gen.text
             chain.generated += len(gen.tokens)
             chain.finish = gen.finish_reason
-            if chain.unanswered and chain.generated < options.max_tokens:
+            if chain.unanswered(task) and chain.generated < options.max_tokens:
                 chain.tokens += engine.tokenize(prompts.force_answer, special=False)
                 chain.text += prompts.force_answer
                 forced.append(chain)
