@@ -416,6 +416,18 @@ def test_select_modes_reward_vote_and_visits():
     assert s.policy.best().answer == "2" and s.policy.best().reward == pytest.approx(0.5)
 
 
+def test_the_result_says_what_every_select_mode_would_have_chosen():
+    docs = (A, B, C)  # answers 1 (0.9), 2 (0.5), 2 (0.7)
+    for select in ("reward", "vote", "visits"):
+        result = run(engine(*docs, pick="index"), iterations=1, early_stop=0, select=select)
+        chosen = {mode: result.completed[i] for mode, i in result.choices.items()}
+        assert set(chosen) == {"reward", "vote", "visits"}
+        assert (chosen["reward"].answer, chosen["vote"].answer) == ("1", "2")
+        assert chosen["vote"].reward == pytest.approx(0.7)
+        assert chosen[select].answer == result.answer  # the answer is the configured mode's
+        assert result.summary()["choices"] == result.choices
+
+
 def test_early_stop_when_enough_completed_rollouts_agree():
     same = [Doc(f"{w}.\n</Thought>\n<Output>7</Output>", 0.8) for w in ("p", "q", "r")]
     result = run(engine(*same, pick="index"), iterations=10, branch=3, early_stop=3)
@@ -484,7 +496,7 @@ def test_no_completed_rollout_says_so_and_keeps_the_best_partial_path():
     eng = engine(rambling, fallback=Doc("more.\n", 0.3))
     # 20 tokens leave no room to force an answer after the 12 rambling ones
     result = run(eng, iterations=3, early_stop=0, max_path_tokens=20)
-    assert not result.complete and result.completed == ()
+    assert not result.complete and result.completed == () and result.choices == {}
     assert result.text.startswith("r1.") and result.reward is not None
 
 

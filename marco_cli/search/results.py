@@ -126,6 +126,9 @@ class SearchResult:
     """At least one rollout completed (the answer comes from one)."""
     completed: tuple[RolloutRecord, ...]
     """The rollouts that completed an answer, in order."""
+    choices: dict[str, int]
+    """Select mode -> index in `completed` of the rollout that mode chooses (empty when
+    nothing completed); the answer is the one of `config.select`."""
     stop_reason: str
     """"iterations", "early_stop", "max_tokens", "time_limit", "interrupted" or "exhausted"
     (no node left to expand)."""
@@ -146,6 +149,7 @@ class SearchResult:
             "config": self.config.to_json(),
             "stats": self.stats.to_json(),
             "completed": [c.to_json() for c in self.completed],
+            "choices": dict(self.choices),
         }
 
     def to_json(self) -> dict[str, Any]:

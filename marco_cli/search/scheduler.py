@@ -418,6 +418,7 @@ class Scheduler:
             reward=reward,
             complete=best is not None,
             completed=tuple(replace(c, node_id=policy.holder(c.node_id)) for c in policy.completed),
+            choices=policy.choices(),
             stop_reason=reason,
             interrupted=reason == "interrupted",
             stats=self._stats(),

@@ -21,6 +21,7 @@ import math
 from collections import Counter
 from collections.abc import Set as AbstractSet
 
+from marco_cli.search.config import SELECT_MODES
 from marco_cli.search.results import RolloutRecord
 from marco_cli.search.tree import Node, Tree
 
@@ -149,18 +150,20 @@ class UctPolicy:
         counts = Counter(c.key for c in self.completed if c.key)
         return bool(counts) and max(counts.values()) >= needed
 
-    def best(self) -> RolloutRecord | None:
-        """The chosen completed rollout, by the `select` mode; None while none completed."""
+    def best(self, mode: str | None = None) -> RolloutRecord | None:
+        """The chosen completed rollout, by `mode` (default: the `select` mode); None while
+        none completed."""
         if not self.completed:
             return None
-        if self.select_mode == "vote":
+        mode = mode or self.select_mode
+        if mode == "vote":
             counts = Counter(c.key for c in self.completed)
             best_reward: dict[str, float] = {}
             for c in self.completed:
                 best_reward[c.key] = max(best_reward.get(c.key, -math.inf), c.reward)
             winner = max(counts, key=lambda k: (counts[k], best_reward[k]))
             return max_reward([c for c in self.completed if c.key == winner])
-        if self.select_mode == "visits":
+        if mode == "visits":
             for node in reversed(self.visits_chain()):
                 inside = [
                     c
@@ -170,6 +173,17 @@ class UctPolicy:
                 if inside:
                     return max_reward(inside)
         return max_reward(self.completed)
+
+    def choices(self) -> dict[str, int]:
+        """For every select mode, the index in `completed` of the rollout it chooses: what
+        each mode would have answered from this one search (bench's diagnostics compare them)."""
+        index = {id(c): i for i, c in enumerate(self.completed)}
+        choices = {}
+        for mode in SELECT_MODES:
+            chosen = self.best(mode)
+            if chosen is not None:
+                choices[mode] = index[id(chosen)]
+        return choices
 
     def visits_chain(self) -> list[Node]:
         """From the root, the most visited child at each level."""
