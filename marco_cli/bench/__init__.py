@@ -26,9 +26,11 @@ from marco_cli.bench.datasets import (
     read_problems,
     select_problems,
 )
+from marco_cli.bench.diagnostics import SearchDiagnostics, diagnose, rank_auc
 from marco_cli.bench.report import (
     TextTable,
     comparison_table,
+    diagnostics_table,
     file_label,
     markdown_report,
     paired_table,
@@ -79,6 +81,7 @@ __all__ = [
     "Problem",
     "ResultStore",
     "ResultsLockedError",
+    "SearchDiagnostics",
     "StrategySpec",
     "Summary",
     "TextTable",
@@ -89,6 +92,8 @@ __all__ = [
     "compare",
     "comparison_table",
     "default_results_path",
+    "diagnose",
+    "diagnostics_table",
     "extract_answer",
     "file_label",
     "load_dataset",
@@ -101,6 +106,7 @@ __all__ = [
     "parse_number",
     "parse_strategies",
     "plan_options",
+    "rank_auc",
     "read_problems",
     "read_records",
     "record_key",

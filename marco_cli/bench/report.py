@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marco_cli.bench.diagnostics import SearchDiagnostics
 from marco_cli.bench.stats import Comparison, Paired, Summary
 
 __all__ = [
     "TextTable",
     "comparison_table",
+    "diagnostics_table",
     "file_label",
     "markdown_report",
     "paired_table",
@@ -180,6 +182,37 @@ def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
     ]
     notes = ["A and B: two strategies on the problems both answered (first attempt)", _MCNEMAR_NOTE]
     return TextTable(title, headers, rows, align, notes)
+
+
+def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
+    """What the searches did: coverage, each select mode, the reward's AUC, the budget."""
+    headers = ["dataset", "strategy", "n", "Test@1 %", "coverage %", "reward %", "visits %"]
+    headers += ["vote %", "AUC pooled", "AUC within (pairs)", "done/problem", "cut/problem"]
+    headers += ["forced %", "answers/problem", "no answer", "stopped by"]
+    align = ["l", "l"] + ["r"] * 13 + ["l"]
+    rows = []
+    for d in diagnostics:
+        modes = []
+        for mode in ("reward", "visits", "vote"):
+            known = d.select_n[mode]
+            cell = _pct(d.select[mode])
+            modes.append(cell if known in (0, d.n) else f"{cell} (n={known})")
+        within = "–" if d.auc_within is None else f"{d.auc_within:.2f} ({d.within_pairs})"
+        rows.append(
+            [d.dataset, d.strategy, str(d.n), _pct(d.accuracy), _pct(d.oracle), *modes]
+            + ["–" if d.auc_pooled is None else f"{d.auc_pooled:.2f}", within]
+            + [_num(d.completed), _num(d.cut), _pct(d.forced), _num(d.distinct)]
+            + [str(d.no_answer), ", ".join(f"{k} {v}" for k, v in d.stop_reasons.items())]
+        )
+    notes = [
+        "coverage: some completed rollout is correct (no final choice can do better); "
+        "reward/visits/vote: the accuracy each --select mode would have had on the same searches",
+        "AUC: P(correct rollout's reward > incorrect one's), 0.5 = chance; pooled over all "
+        "problems, within = pairs from the same problem (what a final choice needs)",
+        "done/cut: rollouts per problem that completed an answer / ended without one; forced: "
+        "completed answers the search had to ask for",
+    ]
+    return TextTable("search diagnostics", headers, rows, align, notes)
 
 
 def _escape(cell: str) -> str:

@@ -152,11 +152,21 @@ def report_command(
     ] = None,
     report: ReportOpt = None,
     json_out: JsonOpt = None,
+    diagnostics: Annotated[
+        bool,
+        typer.Option(
+            "--diagnostics",
+            help="Also show what the searches did: coverage, each --select mode, the reward's "
+            "AUC, how the budget was spent.",
+        ),
+    ] = False,
 ) -> None:
     """Re-render the summary table of a results file, or compare two files (e.g. two models)."""
     from marco_cli.bench import (
         compare,
         comparison_table,
+        diagnose,
+        diagnostics_table,
         file_label,
         paired,
         paired_table,
@@ -178,6 +188,11 @@ def report_command(
             "summary": [s.to_json() for s in summaries],
             "paired": [p.to_json() for p in pairs],
         }
+        if diagnostics:
+            found = diagnose(left)
+            if found:
+                tables.append(diagnostics_table(found))
+            data["diagnostics"] = [d.to_json() for d in found]
     else:
         right = read_records(other)
         a, b = file_label(results, left), file_label(other, right)

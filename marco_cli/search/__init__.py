@@ -21,6 +21,7 @@ from marco_cli.search.reward import (
 )
 from marco_cli.search.task import Task
 from marco_cli.search.tree import Node, Rollout, Tree
+from marco_cli.search.uct import max_reward, vote_winner
 
 __all__ = [
     "ACTIONS",
@@ -41,6 +42,8 @@ __all__ = [
     "Tree",
     "action_rule",
     "get_reward",
+    "max_reward",
     "run_mcts",
     "token_confidence",
+    "vote_winner",
 ]

@@ -41,6 +41,19 @@ class RolloutRecord:
             "closed": self.closed,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RolloutRecord:
+        """Back from `to_json()` (a results file's record); the text is not kept there."""
+        return cls(
+            node_id=int(data["node_id"]),
+            answer=str(data["answer"]),
+            key=str(data["key"]),
+            reward=float(data["reward"]),
+            tokens=int(data["tokens"]),
+            closed=bool(data["closed"]),
+            text="",
+        )
+
 
 @dataclass(frozen=True)
 class SearchStats:

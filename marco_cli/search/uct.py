@@ -157,12 +157,7 @@ class UctPolicy:
             return None
         mode = mode or self.select_mode
         if mode == "vote":
-            counts = Counter(c.key for c in self.completed)
-            best_reward: dict[str, float] = {}
-            for c in self.completed:
-                best_reward[c.key] = max(best_reward.get(c.key, -math.inf), c.reward)
-            winner = max(counts, key=lambda k: (counts[k], best_reward[k]))
-            return max_reward([c for c in self.completed if c.key == winner])
+            return vote_winner(self.completed)
         if mode == "visits":
             for node in reversed(self.visits_chain()):
                 inside = [
@@ -201,6 +196,17 @@ class UctPolicy:
         if best is not None:
             return self.tree.path_ids(self.holder(best.node_id))
         return tuple(n.id for n in self.visits_chain())
+
+
+def vote_winner(records: list[RolloutRecord]) -> RolloutRecord:
+    """The best rollout of the most frequent answer key; a tie goes to the key with the best
+    reward."""
+    counts = Counter(c.key for c in records)
+    best_reward: dict[str, float] = {}
+    for c in records:
+        best_reward[c.key] = max(best_reward.get(c.key, -math.inf), c.reward)
+    winner = max(counts, key=lambda k: (counts[k], best_reward[k]))
+    return max_reward([c for c in records if c.key == winner])
 
 
 def max_reward(records: list[RolloutRecord]) -> RolloutRecord:

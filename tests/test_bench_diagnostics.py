@@ -1,0 +1,159 @@
+"""Search diagnostics (`bench/diagnostics.py`): coverage, select modes, the reward's AUC, budget."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_bench_sc import run_suite
+
+from marco_cli.bench import BenchOptions, diagnose, diagnostics_table, rank_auc, read_records
+
+
+def rollout(node: int, answer: str, reward: float, closed: bool = True) -> dict:
+    return {
+        "node_id": node,
+        "answer": answer,
+        "key": answer,
+        "reward": reward,
+        "tokens": 9,
+        "closed": closed,
+    }
+
+
+def record(
+    pid: str,
+    reference: str,
+    rollouts: list[dict],
+    *,
+    choices=None,
+    rollouts_run=None,
+    stop="iterations",
+    correct=None,
+) -> dict:
+    search = {
+        "stop_reason": stop,
+        "completed": rollouts,
+        "stats": {"rollouts": len(rollouts) if rollouts_run is None else rollouts_run},
+    }
+    if choices is not None:
+        search["choices"] = choices
+    if correct is None:
+        correct = bool(rollouts) and max(rollouts, key=lambda r: r["reward"])["answer"] == reference
+    return {
+        "dataset": "toy",
+        "id": pid,
+        "strategy": "mcts-step",
+        "sample": 0,
+        "reference": reference,
+        "correct": correct,
+        "search": search,
+    }
+
+
+@pytest.mark.parametrize(
+    ("pos", "neg", "auc"),
+    [
+        ([0.9], [0.1], 1.0),
+        ([0.1], [0.9], 0.0),
+        ([0.5], [0.5], 0.5),
+        ([0.9, 0.2], [0.5], 0.5),
+        ([0.9], [], None),
+        ([], [0.3], None),
+    ],
+)
+def test_rank_auc(pos, neg, auc) -> None:
+    assert rank_auc(pos, neg) == auc
+
+
+def test_coverage_select_modes_auc_and_budget() -> None:
+    records = [
+        # the reward picks the wrong 5, the vote the right 7; the right answer is covered
+        record(
+            "1",
+            "7",
+            [rollout(1, "5", 0.9), rollout(2, "7", 0.6), rollout(3, "7", 0.5, False)],
+            choices={"reward": 0, "visits": 1, "vote": 1},
+            rollouts_run=4,
+        ),
+        # nothing correct anywhere: not covered
+        record(
+            "2",
+            "3",
+            [rollout(1, "4", 0.8), rollout(2, "6", 0.7)],
+            choices={"reward": 0, "visits": 1, "vote": 0},
+        ),
+        # written before choices existed: reward and vote recomputed, visits unknown
+        record("3", "2", [rollout(1, "2", 0.7), rollout(2, "9", 0.4), rollout(3, "9", 0.3)]),
+        # no rollout completed
+        record("4", "1", [], rollouts_run=3, stop="max_tokens", choices={}),
+    ]
+    (d,) = diagnose(records)
+    assert (d.dataset, d.strategy, d.n) == ("toy", "mcts-step", 4)
+    assert d.accuracy == 0.25  # only problem 3 was answered right
+    assert d.oracle == 0.5  # problems 1 and 3
+    assert d.select == {"reward": 1 / 3, "visits": 0.5, "vote": 1 / 3}  # 3 votes for the 9
+    assert d.select_n == {"reward": 3, "visits": 2, "vote": 3}
+    # within: problem 1 has 2 right x 1 wrong (both right ones lose), problem 3 has 1 x 2 (wins)
+    assert d.within_pairs == 4 and d.auc_within == pytest.approx(2 / 4)
+    # pooled: right 0.6, 0.5, 0.7 against wrong 0.9, 0.8, 0.7, 0.4, 0.3
+    assert d.auc_pooled == pytest.approx((2 + 2 + 2.5) / 15)  # each right one beats 0.4 and 0.3
+    assert d.completed == 2.0 and d.cut == pytest.approx((1 + 0 + 0 + 3) / 4)
+    assert d.forced == pytest.approx(1 / 8) and d.distinct == pytest.approx((2 + 2 + 2 + 0) / 4)
+    assert d.no_answer == 1 and d.stop_reasons == {"iterations": 3, "max_tokens": 1}
+    table = diagnostics_table([d])
+    assert table.rows[0][4:8] == ["50.0", "33.3 (n=3)", "50.0 (n=2)", "33.3 (n=3)"]
+
+
+def test_records_without_a_search_are_left_out() -> None:
+    assert (
+        diagnose(
+            [
+                {
+                    "dataset": "toy",
+                    "id": "1",
+                    "strategy": "cot",
+                    "sample": 0,
+                    "reference": "1",
+                    "correct": True,
+                    "search": None,
+                }
+            ]
+        )
+        == []
+    )
+
+
+def test_diagnostics_of_a_real_search_run(tiny_engine, tmp_path: Path) -> None:
+    options = BenchOptions(max_tokens=12, search={"iterations": 3, "branch": 2})
+    suite, _ = run_suite(tiny_engine, tmp_path, "cot,mcts-mini32", options, "d.jsonl")
+    records = read_records(suite.path)
+    for r in records:
+        if r["strategy"] == "mcts-mini32" and r["search"]["completed"]:
+            chosen = r["search"]["completed"][r["search"]["choices"]["reward"]]
+            assert chosen["answer"] in r["output"] or r["answer"] == ""
+    (d,) = diagnose(records)
+    assert d.strategy == "mcts-mini32" and d.n == 2
+    assert all(d.select_n[mode] == 2 - d.no_answer for mode in ("reward", "visits", "vote"))
+    # the report shows them, and --json carries them
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "marco_cli",
+            "bench",
+            "report",
+            str(suite.path),
+            "--diagnostics",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert [x["strategy"] for x in data["diagnostics"]] == ["mcts-mini32"]
+    assert data["diagnostics"][0]["n"] == 2
