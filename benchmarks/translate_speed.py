@@ -6,8 +6,12 @@
         the generated tokens.
 
     python benchmarks/translate_speed.py slang [--model demo] [--configs direct:-,cot:+]
-        Translates tests/data/slang_zh.tsv with each strategy:glossary configuration (+ on,
-        - off) on one engine and prints each sentence's verdict and the pass counts.
+            [--sets listed,unlisted] [--out results/slang-demo.jsonl]
+        Translates the slang sets (tests/data/slang_zh.tsv: terms the glossaries know;
+        slang_zh_unlisted.tsv: terms none knows) with each strategy:glossary configuration
+        (+ on, - off) on one engine and prints each sentence's verdict and the pass counts.
+        With --out, one JSON line per sentence is appended and sentences already there for the
+        same model file are skipped, so an interrupted run resumes.
 
 benchmarks/reviews_zh.txt holds 100 product reviews and chat messages written for marco.
 """
@@ -62,10 +66,26 @@ def speed(args: argparse.Namespace) -> None:
         print(done.stderr.decode("utf-8", "replace")[-2000:], file=sys.stderr)
 
 
-def slang(args: argparse.Namespace) -> None:
-    from slang_set import load_slang_set
+def _done_keys(path: Path | None) -> set[tuple[str, str, str, str]]:
+    """(model sha256, set, config, term) of the records already in `path`."""
+    if path is None or not path.is_file():
+        return set()
+    keys = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a kill: its sentence is simply done again
+        keys.add((r["model"]["sha256"], r["set"], r["config"], r["term"]))
+    return keys
 
+
+def slang(args: argparse.Namespace) -> None:
+    from slang_set import SLANG_TSV, UNLISTED_TSV, load_slang_set
+
+    from marco_cli import __version__
     from marco_cli.engine.llama import LlamaEngine
+    from marco_cli.files import file_sha256
     from marco_cli.glossary import build_glossary
     from marco_cli.languages import language
     from marco_cli.models import resolve_model
@@ -73,33 +93,60 @@ def slang(args: argparse.Namespace) -> None:
     from marco_cli.translate import TranslateOptions, Translator, split_units
     from marco_cli.ui.model_progress import console_reporter
 
-    cases = load_slang_set()
+    sets = {"listed": SLANG_TSV, "unlisted": UNLISTED_TSV}
+    out = Path(args.out) if args.out else None
+    done = _done_keys(out)
     model = resolve_model(args.model, reporter=console_reporter())
+    sha = file_sha256(model.path)
     engine = LlamaEngine(model.path, n_ctx=8192, n_threads=args.threads)
     prompts = load_translate_prompts()
-    document = split_units("".join(case.sentence + "\n" for case in cases))
     summary = []
-    for config in args.configs.split(","):
-        strategy, flag = config.split(":")
-        glossary = build_glossary("zh") if flag == "+" else None
-        options = TranslateOptions(src=language("zh"), tgt=language("en"), strategy=strategy)
-        translator = Translator(engine, prompts, options, glossary)
-        started, tokens = time.perf_counter(), engine.stats.generated
-        passed = 0
-        for case, result in zip(cases, translator.translate_document(document), strict=True):
-            ok, why = case.check(result.translation)
-            passed += ok
-            print(
-                f"{config} {'PASS' if ok else 'fail'} {case.term}: {result.translation} [{why}]",
-                flush=True,
+    for set_name in args.sets.split(","):
+        cases = load_slang_set(sets.get(set_name, Path(set_name)))
+        for config in args.configs.split(","):
+            strategy, flag = config.split(":")
+            todo = [c for c in cases if (sha, set_name, config, c.term) not in done]
+            if not todo:
+                continue
+            glossary = build_glossary("zh") if flag == "+" else None
+            options = TranslateOptions(src=language("zh"), tgt=language("en"), strategy=strategy)
+            translator = Translator(engine, prompts, options, glossary)
+            document = split_units("".join(case.sentence + "\n" for case in todo))
+            started, tokens = time.perf_counter(), engine.stats.generated
+            passed = 0
+            for case, unit in zip(todo, translator.translate_document(document), strict=True):
+                ok, why = case.check(unit.translation)
+                passed += ok
+                print(
+                    f"{set_name} {config} {'PASS' if ok else 'fail'} {case.term}: "
+                    f"{unit.translation} [{why}]",
+                    flush=True,
+                )
+                if out is not None:
+                    record = {
+                        "model": {"name": model.display_name, "sha256": sha},
+                        "set": set_name,
+                        "config": config,
+                        "strategy": strategy,
+                        "glossary": flag == "+",
+                        "term": case.term,
+                        "sentence": case.sentence,
+                        "translation": unit.translation,
+                        "passed": ok,
+                        "why": why,
+                        "generated_tokens": unit.generated_tokens,
+                        "seconds": round(unit.seconds, 3),
+                        "marco": __version__,
+                    }
+                    with out.open("a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            seconds = time.perf_counter() - started
+            line = (
+                f"{set_name} {config}: {passed}/{len(todo)} passed, {seconds:.0f} s, "
+                f"{engine.stats.generated - tokens} tokens"
             )
-        seconds = time.perf_counter() - started
-        line = (
-            f"{config}: {passed}/{len(cases)} passed, {seconds:.0f} s, "
-            f"{engine.stats.generated - tokens} tokens"
-        )
-        summary.append(line)
-        print("==", line, flush=True)
+            summary.append(line)
+            print("==", line, flush=True)
     engine.close()
     print("\n".join(summary))
 
@@ -113,6 +160,12 @@ def main() -> None:
     p_speed.add_argument("--show", action="store_true", help="print source and translation")
     p_slang = sub.add_parser("slang")
     p_slang.add_argument("--configs", default="direct:-,direct:+,cot:-,cot:+")
+    p_slang.add_argument(
+        "--sets", default="listed", help="listed, unlisted (tests/data/slang_zh*.tsv) or a file"
+    )
+    p_slang.add_argument(
+        "--out", default=None, help="append one JSON line per sentence; sentences there are skipped"
+    )
     for p in (p_speed, p_slang):
         p.add_argument("--model", default=os.environ.get("MARCO_MODEL", "demo"))
         p.add_argument("--threads", type=int, default=None)

@@ -10,6 +10,8 @@ from pathlib import Path
 from marco_cli.text import has_han
 
 SLANG_TSV = Path(__file__).parent / "data" / "slang_zh.tsv"
+UNLISTED_TSV = Path(__file__).parent / "data" / "slang_zh_unlisted.tsv"
+"""Slang that no glossary marco ships knows: it measures the model and the prompt alone."""
 
 
 @dataclass(frozen=True)

@@ -306,6 +306,23 @@ def test_slang_set_terms_found_in_their_sentences() -> None:
     assert missing == []
 
 
+def test_the_unlisted_slang_set_is_outside_every_glossary() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from slang_set import UNLISTED_TSV, load_slang_set
+
+    g = build_glossary("zh")
+    cases = load_slang_set(UNLISTED_TSV)
+    assert len(cases) >= 15
+    found = {c.term: [m.entry.term for m in g.hints(c.sentence, limit=50)] for c in cases}
+    # no entry covers the slang term or a piece of it that would give its meaning away
+    overlapping = {
+        term: hits for term, hits in found.items() if any(h in term or term in h for h in hits)
+    }
+    assert overlapping == {}
+
+
 def test_dictionary_words_for_leftover_repair() -> None:
     from marco_cli.glossary import dictionary_words, parse_cedict_words
 

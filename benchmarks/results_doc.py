@@ -1,0 +1,180 @@
+"""Write docs/results.md from the results files in results/: every table in it is computed here
+from those files, so anyone can check or extend it.
+
+    python benchmarks/results_doc.py            # rewrites docs/results.md
+    python benchmarks/results_doc.py --out -    # prints it
+
+The runs behind the files (commands below) append to them and resume, so the tables grow as
+runs continue; rerun this script afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MACHINE = "2-core AMD EPYC VM (x86_64), 24 GiB RAM, no GPU, llama.cpp CPU backend"
+
+
+@dataclass(frozen=True)
+class Run:
+    file: str
+    command: str
+
+
+MGSM = Run(
+    "results/mgsm-demo-1.5b.jsonl",
+    "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo-1.5b -d mgsm-en,mgsm-zh --limit 30 "
+    "-s cot,mcts-step,mcts-mini32,sc --match-tokens --iterations 8 --branch 2 --max-tokens 1024 "
+    "--seed 0 -o results/mgsm-demo-1.5b.jsonl --resume",
+)
+MGSM_SMALL = Run(
+    "results/mgsm-demo.jsonl",
+    "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo -d mgsm-en,mgsm-zh --limit 30 -s cot "
+    "--max-tokens 1024 --seed 0 -o results/mgsm-demo.jsonl --resume",
+)
+SLANG = [
+    Run(
+        f"results/slang-{model}.jsonl",
+        f"python benchmarks/translate_speed.py slang --model {model} --sets listed,unlisted "
+        "--configs direct:-,direct:+,cot:-,cot:+,mcts:-,mcts:+ "
+        f"--out results/slang-{model}.jsonl",
+    )
+    for model in ("demo", "demo-1.5b")
+]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _provenance(run: Run, records: list[dict[str, Any]]) -> list[str]:
+    path = ROOT / run.file
+    times = sorted(str(r["time"])[:10] for r in records if r.get("time"))
+    dates = f"{times[0]} to {times[-1]}" if times and times[0] != times[-1] else "".join(times[:1])
+    lines = [
+        f"- results: `{run.file}` ({len(records)} records, sha256 `{_sha256(path)}`)",
+        f"- command: `{run.command}`",
+        f"- machine: {MACHINE}" + (f"; runs dated {dates}" if dates else ""),
+    ]
+    return lines
+
+
+def mgsm_section() -> list[str]:
+    from marco_cli.bench import (
+        compare,
+        comparison_table,
+        diagnose,
+        diagnostics_table,
+        paired,
+        paired_table,
+        render_markdown,
+        summarize,
+        summary_table,
+    )
+
+    path = ROOT / MGSM.file
+    if not path.is_file():
+        return []
+    records = _records(path)
+    out = ["## MGSM on demo-1.5b: chain of thought, self-consistency and the search", ""]
+    out += _provenance(MGSM, records)
+    out += [
+        f"- re-render: `marco bench report {MGSM.file} --diagnostics`",
+        "",
+        "`sc` samples chains until its generated tokens reach those of `mcts-step` on the same "
+        "problem (`--match-tokens`); its name says the most chains any problem took.",
+        "",
+    ]
+    for table in (
+        summary_table(summarize(records), title="Accuracy and cost"),
+        paired_table(paired(records), title="Paired: McNemar's exact test"),
+        diagnostics_table(diagnose(records)),
+    ):
+        out += [f"### {table.title[:1].upper()}{table.title[1:]}", ""]
+        out.append(render_markdown(table, heading=False))
+    small = ROOT / MGSM_SMALL.file
+    if small.is_file():
+        small_records = _records(small)
+        out += ["## The two embedded models on the same problems", ""]
+        out += _provenance(MGSM_SMALL, small_records)
+        out += [f"- re-render: `marco bench report {MGSM_SMALL.file} {MGSM.file}`", ""]
+        table = comparison_table(compare(small_records, records), "demo", "demo-1.5b")
+        out.append(render_markdown(table, heading=False))
+    return out
+
+
+def slang_section() -> list[str]:
+    runs = [(run, _records(ROOT / run.file)) for run in SLANG if (ROOT / run.file).is_file()]
+    if not runs:
+        return []
+    out = ["## Slang translation (zh → en)", ""]
+    out += [
+        "`listed`: tests/data/slang_zh.tsv, slang the shipped glossaries know; `unlisted`: "
+        "tests/data/slang_zh_unlisted.tsv, slang none of them knows (a test checks it), so it "
+        "measures the model and the prompt. A sentence passes when its translation carries the "
+        "meaning (one of the listed words) and no literal mistranslation; `glossary` is the "
+        "curated list plus CC-CEDICT hints in the prompt.",
+        "",
+        "| model | set | strategy | glossary | passed | % | gen tok/sentence | s/sentence |",
+        "|:---|:---|:---|:---|---:|---:|---:|---:|",
+    ]
+    for _, records in runs:
+        groups: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = defaultdict(list)
+        for r in records:
+            groups[(r["model"]["name"], r["set"], r["strategy"], r["glossary"])].append(r)
+        for (model, set_name, strategy, glossary), group in groups.items():
+            n, passed = len(group), sum(bool(r["passed"]) for r in group)
+            tokens = sum(int(r["generated_tokens"]) for r in group) / n
+            seconds = sum(float(r["seconds"]) for r in group) / n
+            out.append(
+                f"| {model} | {set_name} | {strategy} | {'on' if glossary else 'off'} | "
+                f"{passed}/{n} | {100 * passed / n:.0f} | {tokens:.0f} | {seconds:.1f} |"
+            )
+    out.append("")
+    for run, records in runs:
+        out += _provenance(run, records)
+    out.append("")
+    return out
+
+
+def document() -> str:
+    lines = [
+        "# Results",
+        "",
+        "Measured runs of marco on the models it embeds. Generated by "
+        "`python benchmarks/results_doc.py` from the results files named below; do not edit by "
+        "hand.",
+        "",
+    ]
+    lines += mgsm_section()
+    lines += slang_section()
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "results.md"), help="'-': stdout")
+    args = parser.parse_args()
+    text = document()
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
