@@ -10,7 +10,7 @@ from fake_engine import Doc, FakeEngine
 
 from marco_cli.errors import ContextOverflowError, UsageError
 from marco_cli.reasoning import ReasoningTask
-from marco_cli.search import SearchConfig, SearchEvent, run_mcts
+from marco_cli.search import RolloutRecord, SearchConfig, SearchEvent, run_mcts
 from marco_cli.search import scheduler as scheduler_module
 from marco_cli.search.scheduler import Scheduler
 
@@ -395,6 +395,19 @@ def test_a_search_completes_with_the_highest_reward_answer_and_stats():
     assert stats.eval_ratio <= 1.0  # the fake's cache is perfect
     assert stats.batches == len(eng.calls)
     assert {c.answer for c in result.completed} >= {"1", "2"}
+    for c in result.completed:  # each rollout keeps what its reward was computed from
+        chosen = [x for x in c.confidences if x is not None]
+        assert len(c.confidences) == c.tokens and c.reward == pytest.approx(
+            sum(chosen) / len(chosen)
+        )
+        back = RolloutRecord.from_json(json.loads(json.dumps(c.to_json())))
+        assert (back.node_id, back.answer, back.key, back.tokens) == (
+            c.node_id,
+            c.answer,
+            c.key,
+            c.tokens,
+        )
+        assert back.confidences == pytest.approx(c.confidences, abs=5e-4)
 
 
 def test_select_modes_reward_vote_and_visits():

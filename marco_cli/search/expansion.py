@@ -339,6 +339,7 @@ class Expander:
             tokens=len(tokens),
             closed=closed,
             text=text,
+            confidences=tuple(scores),
         )
         self.policy.rollouts.append(record)
         if answer and (closed or ended):

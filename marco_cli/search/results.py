@@ -30,6 +30,9 @@ class RolloutRecord:
     closed: bool
     text: str = field(repr=False, compare=False)
     """The whole generated text after the prompt."""
+    confidences: tuple[float | None, ...] = field(default=(), repr=False, compare=False)
+    """Each path token's confidence c_i (None for forced tokens): what the reward was computed
+    from, kept so that other rewards can be compared on the same rollouts afterwards."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +42,7 @@ class RolloutRecord:
             "reward": round(self.reward, 6),
             "tokens": self.tokens,
             "closed": self.closed,
+            "confidences": [None if c is None else round(c, 3) for c in self.confidences],
         }
 
     @classmethod
@@ -52,6 +56,7 @@ class RolloutRecord:
             tokens=int(data["tokens"]),
             closed=bool(data["closed"]),
             text="",
+            confidences=tuple(data.get("confidences") or ()),
         )
 
 
