@@ -91,12 +91,13 @@ def rm_command(
             found.append(cached)
     if not yes and not (sys.stdin is not None and sys.stdin.isatty()):
         raise UsageError("marco models rm asks before deleting; not on a terminal, pass --yes")
-    listing = ", ".join(f"{cached_name(c)} ({format_size(c.size)})" for c in found)
-    if not yes and not typer.confirm(f"Delete {listing}?", err=True):
+    # named before anything is deleted: a name can depend on the other files of the repository
+    named = [(cached, f"{cached_name(cached)} ({format_size(cached.size)})") for cached in found]
+    if not yes and not typer.confirm(f"Delete {', '.join(n for _, n in named)}?", err=True):
         raise MarcoError("nothing deleted")
-    for cached in found:
+    for cached, name in named:
         delete_cached(cached)
-        note(f"deleted {cached_name(cached)}: {cached.path} ({format_size(cached.size)})")
+        note(f"deleted {name}: {cached.path}")
 
 
 def _print_models(rows: list, *, json_out: bool) -> None:

@@ -4,12 +4,14 @@ and deleting that file the way its cache expects."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from pathlib import Path
 
 from marco_cli.errors import ModelError, UsageError
 from marco_cli.models import demo, hub
-from marco_cli.models.names import parse_model_name
-from marco_cli.models.resolve import cached_files, resolve_spec
-from marco_cli.models.spec import CachedFile
+from marco_cli.models.names import parse_model_name, pick_gguf
+from marco_cli.models.resolve import cached_files
+from marco_cli.models.spec import CachedFile, ModelSpec
 
 
 def find_cached(name: str) -> CachedFile:
@@ -23,7 +25,7 @@ def find_cached(name: str) -> CachedFile:
         assert spec.entry is not None
         path = demo.demo_path(spec.entry)
     elif spec.kind == "hf":
-        path = resolve_spec(spec, download=False).path
+        path = _cached_hf_path(spec)
     else:
         assert spec.path is not None
         path = spec.path
@@ -36,6 +38,21 @@ def find_cached(name: str) -> CachedFile:
             "marco models rm deletes cached models only"
         )
     raise ModelError(f"{spec.label} is not cached (nothing to delete)")
+
+
+def _cached_hf_path(spec: ModelSpec) -> Path:
+    """The cached file of a Hugging Face name; `OWNER/REPO:QUANT` picks among the cached files
+    only (the error lists the quantizations that are cached)."""
+    assert spec.repo is not None
+    if spec.filename is None:
+        cached = hub.hf_cached_repo_files(spec.repo, spec.revision)
+        if cached:
+            where = "in the Hugging Face cache"
+            spec = replace(spec, filename=pick_gguf(spec.repo, cached, spec.quant, where))
+    path = hub.hf_cached_path(spec) if spec.filename is not None else None
+    if path is None:
+        raise ModelError(f"{spec.label} is not cached (nothing to delete)")
+    return path
 
 
 def delete_cached(cached: CachedFile) -> None:
