@@ -150,6 +150,10 @@ def test_offline_repo_not_cached(hf_hub: Path) -> None:
     message = exc.value.message
     assert "someone/nothing-GGUF:Q8_0 is not in the Hugging Face cache" in message
     assert "HF_HUB_OFFLINE" in message and "\n" not in message
+    assert "no local file" not in message
+    # without a quantization the name may have been meant as a path: the error says both
+    with pytest.raises(ModelError, match="and there is no local file someone/nothing-GGUF"):
+        resolve_model("someone/nothing-GGUF")
 
 
 def test_online_lists_the_repo_and_downloads_the_picked_file(

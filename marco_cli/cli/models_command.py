@@ -72,6 +72,7 @@ def rm_command(
         typer.Argument(
             help="Cached models to delete: names as `marco models list` shows them, or any name "
             "--model takes.",
+            metavar="NAME",
             show_default=False,
         ),
     ],

@@ -146,7 +146,7 @@ def _check_may_download(spec: ModelSpec, *, download: bool) -> None:
     """Raise the error that says why a model that is not cached cannot be downloaded now."""
     where = f"the Hugging Face cache ({hub.hf_cache_dir()})"
     # `OWNER/REPO` may also have been meant as a local path.
-    not_local = f" (and there is no local file {spec.name})" if spec.filename is None else ""
+    not_local = f" (and there is no local file {spec.name})" if spec.name == spec.repo else ""
     if not download:
         offline = " on a connected machine (HF_HUB_OFFLINE is set here)" if hub.hf_offline() else ""
         raise ModelError(
