@@ -153,3 +153,17 @@ def test_rm_a_file_of_marco_s_cache_by_its_listed_name(
     code, _, err = run(capsys, "models", "rm", "--yes", row.alias)
     assert code == 0, err
     assert list((marco_cache / "demo").iterdir()) == []
+
+
+def test_quant_from_the_gguf_header_when_the_name_has_none(
+    hf_hub: Path, marco_cache: Path, tiny_model_path: Path
+) -> None:
+    from marco_cli.models.gguf_header import header_quant
+
+    add_file(hf_hub, "someone/tiny-GGUF", "tiny.gguf", tiny_model_path.read_bytes())
+    [row] = [row for row in list_models() if row.alias == "hf:someone/tiny-GGUF/tiny.gguf"]
+    assert row.quant == "F32"  # tests/tiny_model.py writes general.file_type 0
+    truncated = hf_hub / "truncated.gguf"
+    truncated.write_bytes(tiny_model_path.read_bytes()[:100])
+    assert header_quant(truncated) is None
+    assert header_quant(Path(__file__)) is None

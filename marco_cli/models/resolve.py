@@ -11,6 +11,7 @@ from pathlib import Path
 from marco_cli.errors import ModelError
 from marco_cli.files import file_sha256
 from marco_cli.models import demo, hub, registry
+from marco_cli.models.gguf_header import header_quant
 from marco_cli.models.names import parse_model_name, pick_gguf, quant_of
 from marco_cli.models.reporter import SILENT, Reporter
 from marco_cli.models.spec import (
@@ -251,7 +252,7 @@ def _cached_row(cached: CachedFile) -> ModelInfo:
         status="cached",
         path=cached.path,
         origin=origin,
-        quant=quant_of(cached.filename or cached.path.name),
+        quant=quant_of(cached.filename or cached.path.name) or header_quant(cached.path),
     )
 
 
