@@ -237,7 +237,7 @@ def _cached_row(cached: CachedFile) -> ModelInfo:
     """A row of `marco models list` for a cached file no alias stands for."""
     name = cached_name(cached)
     if cached.cache == "marco":
-        where = "marco's cache (assembled by an earlier marco version)"
+        where = "marco's cache that no alias uses (another marco version's, or incomplete)"
         origin = str(cached.path)
     else:
         where = "the Hugging Face cache"
