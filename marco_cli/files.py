@@ -1,10 +1,13 @@
 """Files: marco's cache folder, and big files' size as people read it and their sha256
-(computed once per process)."""
+(computed once, then remembered by path, size and mtime in marco's cache folder)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import tempfile
 from pathlib import Path
 
 CHUNK = 8 * 1024 * 1024
@@ -19,20 +22,64 @@ def _memo_key(path: Path) -> tuple[str, int, int]:
     return (str(resolved), st.st_size, st.st_mtime_ns)
 
 
+def _store_path() -> Path:
+    return cache_dir() / "sha256.json"
+
+
+def _stored(key: tuple[str, int, int]) -> str | None:
+    """The digest recorded for `key` by an earlier process, if the record still matches."""
+    try:
+        record = json.loads(_store_path().read_text(encoding="utf-8")).get(key[0])
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(record, dict) and [record.get("size"), record.get("mtime_ns")] == list(key[1:]):
+        digest = record.get("sha256")
+        return digest if isinstance(digest, str) else None
+    return None
+
+
+def _store(key: tuple[str, int, int], digest: str) -> None:
+    """Record a digest for later processes. Written through a temporary file renamed into place;
+    two processes storing at once can lose one record, which only costs one more hashing."""
+    store = _store_path()
+    try:
+        records = json.loads(store.read_text(encoding="utf-8"))
+        if not isinstance(records, dict):
+            records = {}
+    except (OSError, ValueError):
+        records = {}
+    records[key[0]] = {"size": key[1], "mtime_ns": key[2], "sha256": digest}
+    # Records of deleted files would pile up otherwise.
+    records = {path: rec for path, rec in records.items() if os.path.exists(path)}
+    with contextlib.suppress(OSError):  # a read-only cache only costs hashing again next time
+        store.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".sha256.", suffix=".tmp", dir=store.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(records, out, indent=1)
+        os.replace(tmp, store)
+
+
 def remember_sha256(path: Path, digest: str) -> None:
     """Record the digest of a file just written, so that `file_sha256` need not read it again."""
-    _SHA256_MEMO[_memo_key(path)] = digest
+    key = _memo_key(path)
+    _SHA256_MEMO[key] = digest
+    _store(key, digest)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The sha256 (hex) of a file, read in chunks; memoized per (path, size, mtime) in-process."""
+    """The sha256 (hex) of a file, read in chunks once: remembered per (path, size, mtime) in
+    this process and in marco's cache folder for later ones (a model file is gigabytes)."""
     key = _memo_key(Path(path))
     if key not in _SHA256_MEMO:
-        digest = hashlib.sha256()
-        with open(key[0], "rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-        _SHA256_MEMO[key] = digest.hexdigest()
+        digest = _stored(key)
+        if digest is None:
+            hasher = hashlib.sha256()
+            with open(key[0], "rb") as f:
+                while chunk := f.read(CHUNK):
+                    hasher.update(chunk)
+            digest = hasher.hexdigest()
+            _store(key, digest)
+        _SHA256_MEMO[key] = digest
     return _SHA256_MEMO[key]
 
 

@@ -31,11 +31,12 @@ def test_models_list_plain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "models", "list")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0] == "alias\tsize\tstatus\tpath\tdescription"
+    assert lines[0] == "alias\tsize\tstatus\tpath\tdescription\tquant"
     rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
     assert list(rows)[:2] == ["marco-o1", "marco-o1:q8_0"]
     assert "demo" in rows and "marco-o1:q4_k_m" not in rows
     assert rows["marco-o1"][1:4] == ["~4.68 GB", "not cached", "-"]
+    assert rows["marco-o1"][5] == "Q4_K_M" and rows["marco-o1:q8_0"][5] == "Q8_0"
     assert rows["demo"][1] == "491.40 MB"
     assert rows["demo"][2] in ("ready", "installed")
     assert rows["demo-1.5b"][1] == "1.12 GB"

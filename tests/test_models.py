@@ -148,7 +148,8 @@ def online(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["./model.gguf", "/abs/model.gguf", "model.GGUF", "models/model", "../x", "~/m.gguf"]
+    "name",
+    ["./model.gguf", "/abs/model.gguf", "model.GGUF", "models/sub/model", "../x", "~/m.gguf"],
 )
 def test_path_like_names_are_paths(name: str) -> None:
     spec = parse_model_name(name)

@@ -316,8 +316,7 @@ def _math(
     from marco_cli.bench import BenchOptions, ModelRef, paired
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, solve_prompts
-    from marco_cli.files import file_sha256
-    from marco_cli.models import ResolvedModel, resolve_model
+    from marco_cli.models import ResolvedModel, model_sha256, resolve_model
     from marco_cli.ui.bench_progress import BenchProgress, PlainProgress
     from marco_cli.ui.model_progress import console_reporter
 
@@ -331,7 +330,7 @@ def _math(
 
     def model_ref() -> ModelRef:
         model = resolved()
-        return ModelRef(model.name, str(model.path), file_sha256(model.path))
+        return ModelRef(model.name, str(model.path), model_sha256(model))
 
     console = stderr_console()
     json_out = bool(settings["json"])

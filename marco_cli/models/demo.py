@@ -15,7 +15,7 @@ from pathlib import Path
 from marco_cli.errors import ModelError
 from marco_cli.files import CHUNK, cache_dir, format_size, remember_sha256
 from marco_cli.models.reporter import Reporter
-from marco_cli.models.spec import RegistryEntry
+from marco_cli.models.spec import CachedFile, RegistryEntry
 
 
 def pip_hint(entry: RegistryEntry) -> str:
@@ -43,6 +43,17 @@ def _label(entry: RegistryEntry) -> str:
 def demo_path(entry: RegistryEntry) -> Path:
     """Where the assembled file of a demo entry lives (whether or not it exists yet)."""
     return cache_dir() / "demo" / entry.file
+
+
+def cached_files() -> list[CachedFile]:
+    """Every GGUF file in marco's cache folder: the assembled demo models, including ones a
+    registry of an earlier marco version named."""
+    folder = cache_dir() / "demo"
+    return [
+        CachedFile(path=path, size=path.stat().st_size, cache="marco")
+        for path in sorted(folder.glob("*.gguf"))
+        if path.is_file()
+    ]
 
 
 def demo_ready(entry: RegistryEntry) -> bool:

@@ -1,4 +1,5 @@
-"""Hugging Face: where its cache is, whether downloads are off, finding and downloading files.
+"""Hugging Face: where its cache is, whether downloads are off, finding, listing, downloading
+and deleting files.
 
 Files live in the standard Hugging Face cache (HF_HOME / HF_HUB_CACHE), so they are shared with
 other tools. huggingface_hub is imported only when a file is looked up or fetched.
@@ -7,12 +8,15 @@ other tools. huggingface_hub is imported only when a file is looked up or fetche
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from marco_cli.errors import ModelError
 from marco_cli.files import format_size
-from marco_cli.models.spec import ModelSpec
+from marco_cli.models.spec import CachedFile, ModelSpec
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class HubUnreachable(ModelError):
@@ -132,3 +136,122 @@ def _is_connection_error(exc: BaseException) -> bool:
         return True
     # httpx's network errors all derive from TransportError (whatever httpx flavour is in use).
     return any(cls.__name__ == "TransportError" for cls in type(exc).__mro__)
+
+
+def _repo_folder(repo: str) -> Path:
+    return hf_cache_dir() / f"models--{repo.replace('/', '--')}"
+
+
+def hf_cached_commit(repo: str, revision: str | None) -> str | None:
+    """The commit the cache holds for `revision` (default: main) of `repo`, or None."""
+    folder = _repo_folder(repo)
+    ref = folder / "refs" / (revision or "main")
+    if ref.is_file():
+        return ref.read_text(encoding="utf-8").strip()
+    if revision and (folder / "snapshots" / revision).is_dir():
+        return revision  # a commit hash given as the revision has no ref file
+    return None
+
+
+def hf_cached_repo_files(repo: str, revision: str | None) -> list[str]:
+    """The files of `repo` at `revision` (default: main) that are in the cache, as paths inside
+    the repository; [] when none are. Never touches the network."""
+    commit = hf_cached_commit(repo, revision)
+    if commit is None:
+        return []
+    snapshot = _repo_folder(repo) / "snapshots" / commit
+    if not snapshot.is_dir():
+        return []
+    return sorted(
+        path.relative_to(snapshot).as_posix() for path in snapshot.rglob("*") if path.is_file()
+    )
+
+
+def hf_repo_files(repo: str, revision: str | None, *, unreachable: str) -> list[str]:
+    """The files of `repo` at `revision` on huggingface.co. Raises HubUnreachable with the
+    message `unreachable` when it cannot be reached, ModelError for every other failure."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    try:
+        return sorted(HfApi().list_repo_files(repo, revision=revision))
+    except GatedRepoError:
+        raise ModelError(
+            f"{repo} is gated on Hugging Face: accept its terms at https://huggingface.co/{repo} "
+            "and log in with `hf auth login`"
+        ) from None
+    except RepositoryNotFoundError:
+        raise ModelError(
+            f"Hugging Face repository {repo} not found (if it is private, log in with "
+            "`hf auth login`)"
+        ) from None
+    except RevisionNotFoundError:
+        raise ModelError(f"revision {revision!r} not found in {repo}") from None
+    except HfHubHTTPError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"listing the files of {repo} failed: {first}") from None
+    except Exception as exc:  # the network boundary: one line instead of a traceback
+        if _is_connection_error(exc):
+            raise HubUnreachable(unreachable) from None
+        raise
+
+
+def hf_cached_ggufs() -> list[CachedFile]:
+    """Every GGUF file in the Hugging Face cache (model repositories, every cached revision)."""
+    from huggingface_hub import CacheNotFound, scan_cache_dir
+
+    try:
+        info = scan_cache_dir(hf_cache_dir())
+    except CacheNotFound:
+        return []
+    found = [
+        CachedFile(
+            path=file.file_path,
+            size=file.size_on_disk,
+            cache="hf",
+            repo=repo.repo_id,
+            filename=file.file_path.relative_to(revision.snapshot_path).as_posix(),
+            revision=revision.commit_hash,
+        )
+        for repo in info.repos
+        if repo.repo_type == "model"
+        for revision in repo.revisions
+        for file in revision.files
+        if file.file_name.lower().endswith(".gguf")
+    ]
+    return sorted(found, key=lambda f: (f.repo or "", f.filename or "", f.revision or ""))
+
+
+def hf_delete(cached: CachedFile) -> None:
+    """Delete a cached file the way huggingface_hub does: its snapshot entry, and its blob when
+    no other cached file (another revision of the same file) still points to it."""
+    from huggingface_hub import scan_cache_dir
+
+    info = scan_cache_dir(hf_cache_dir())
+    files = [
+        file
+        for repo in info.repos
+        for revision in repo.revisions
+        for file in revision.files
+        if file.file_path == cached.path
+    ]
+    if not files:
+        raise ModelError(f"{cached.path} is no longer in the Hugging Face cache")
+    info.delete_files(*files).execute()
+
+
+def hf_blob_sha256(path: Path) -> str | None:
+    """The sha256 the Hugging Face cache already records for a cached file: the name of the blob
+    its snapshot entry links to (LFS files, which GGUF files are, are stored under their sha256;
+    small git files under a 40-digit git hash). None when `path` is no such link."""
+    if not path.is_symlink():
+        return None
+    blob = path.resolve()
+    if blob.parent.name != "blobs" or not _SHA256.fullmatch(blob.name):
+        return None
+    return blob.name

@@ -1,15 +1,26 @@
 """Finding a model's file on this machine: downloading it (Hugging Face) or assembling it
-(demo) when needed, and the local status of every registry alias."""
+(demo) when needed, picking the file of a quantization in a repository, the local status of
+every registry alias and every GGUF file in the caches, and a model file's sha256."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 from marco_cli.errors import ModelError
+from marco_cli.files import file_sha256
 from marco_cli.models import demo, hub, registry
-from marco_cli.models.names import parse_model_name
+from marco_cli.models.gguf_header import header_quant
+from marco_cli.models.names import parse_model_name, pick_gguf, quant_of
 from marco_cli.models.reporter import SILENT, Reporter
-from marco_cli.models.spec import ModelInfo, ModelSpec, RegistryEntry, ResolvedModel
+from marco_cli.models.spec import (
+    CachedFile,
+    ModelInfo,
+    ModelSpec,
+    RegistryEntry,
+    ResolvedModel,
+)
 
 PREFERRED_MODEL = "marco-o1"
 """What `auto` uses when it is available."""
@@ -103,29 +114,66 @@ def _hf_result(spec: ModelSpec, path: Path) -> ResolvedModel:
 
 
 def _resolve_hf(spec: ModelSpec, *, download: bool, reporter: Reporter) -> ResolvedModel:
+    if spec.filename is None:
+        spec = _pick_file(spec, download=download)
     cached = hub.hf_cached_path(spec)
     if cached is not None:
         return _hf_result(spec, cached)
+    _check_may_download(spec, download=download)
+    path = hub.hf_download(spec, unreachable=_unreachable(spec), on_note=reporter.on_note)
+    return _hf_result(spec, path)
+
+
+def _pick_file(spec: ModelSpec, *, download: bool) -> ModelSpec:
+    """`OWNER/REPO:QUANT` made `hf:OWNER/REPO/FILE`: the file of that quantization among the
+    repository's files in the cache, else (when downloads are allowed) on huggingface.co."""
+    assert spec.repo is not None
+    cached = hub.hf_cached_repo_files(spec.repo, spec.revision)
+    if cached:
+        try:
+            return replace(
+                spec,
+                filename=pick_gguf(spec.repo, cached, spec.quant, "in the Hugging Face cache"),
+            )
+        except ModelError:
+            if not download or hub.hf_offline():
+                raise
+    _check_may_download(spec, download=download)
+    files = hub.hf_repo_files(spec.repo, spec.revision, unreachable=_unreachable(spec))
+    return replace(spec, filename=pick_gguf(spec.repo, files, spec.quant, "on huggingface.co"))
+
+
+def _check_may_download(spec: ModelSpec, *, download: bool) -> None:
+    """Raise the error that says why a model that is not cached cannot be downloaded now."""
     where = f"the Hugging Face cache ({hub.hf_cache_dir()})"
+    # `OWNER/REPO` may also have been meant as a local path.
+    not_local = f" (and there is no local file {spec.name})" if spec.name == spec.repo else ""
     if not download:
         offline = " on a connected machine (HF_HUB_OFFLINE is set here)" if hub.hf_offline() else ""
         raise ModelError(
-            f"{spec.label} is not downloaded: it is not in {where}; "
+            f"{spec.label} is not downloaded: it is not in {where}{not_local}; "
             f"run `marco models pull {spec.name}`{offline}, or use another --model"
         )
     if hub.hf_offline():
         raise hub.HubUnreachable(
-            f"{spec.label} is not in {where} and downloads are off (HF_HUB_OFFLINE is set); "
-            f"use another --model (e.g. --model {FALLBACK_MODEL}), or run "
+            f"{spec.label} is not in {where}{not_local} and downloads are off (HF_HUB_OFFLINE "
+            f"is set); use another --model (e.g. --model {FALLBACK_MODEL}), or run "
             f"`marco models pull {spec.name}` on a connected machine and copy its cache here"
         )
-    unreachable = (
+
+
+def _unreachable(spec: ModelSpec) -> str:
+    return (
         f"{spec.label} is not in the Hugging Face cache and huggingface.co cannot be reached; "
         f"use another --model (e.g. --model {FALLBACK_MODEL}), or run "
         f"`marco models pull {spec.name}` on a connected machine"
     )
-    path = hub.hf_download(spec, unreachable=unreachable, on_note=reporter.on_note)
-    return _hf_result(spec, path)
+
+
+def model_sha256(model: ResolvedModel) -> str:
+    """The sha256 of a model's file: the one the Hugging Face cache records in the blob's name,
+    else computed once and remembered by path, size and mtime (`files.file_sha256`)."""
+    return hub.hf_blob_sha256(model.path) or file_sha256(model.path)
 
 
 def _resolve_demo(entry: RegistryEntry, reporter: Reporter) -> ResolvedModel:
@@ -139,7 +187,8 @@ def _resolve_demo(entry: RegistryEntry, reporter: Reporter) -> ResolvedModel:
 
 
 def list_models() -> list[ModelInfo]:
-    """Every listed alias with its local status; no network access, nothing assembled."""
+    """Every listed alias with its local status, then every other GGUF file in the Hugging Face
+    cache and in marco's; no network access, nothing assembled."""
     rows: list[ModelInfo] = []
     for alias, entry in registry.entries().items():
         if not entry.listed:
@@ -169,6 +218,58 @@ def list_models() -> list[ModelInfo]:
                 status=status,
                 path=path,
                 origin=origin,
+                quant=quant_of(entry.file),
             )
         )
+    shown = {os.path.abspath(row.path) for row in rows if row.path}
+    for cached in cached_files():
+        if os.path.abspath(cached.path) not in shown:
+            rows.append(_cached_row(cached))
     return rows
+
+
+def cached_files() -> list[CachedFile]:
+    """Every GGUF file in the Hugging Face cache and in marco's cache."""
+    return hub.hf_cached_ggufs() + demo.cached_files()
+
+
+def _cached_row(cached: CachedFile) -> ModelInfo:
+    """A row of `marco models list` for a cached file no alias stands for."""
+    name = cached_name(cached)
+    if cached.cache == "marco":
+        where = "marco's cache that no alias uses (another marco version's, or incomplete)"
+        origin = str(cached.path)
+    else:
+        where = "the Hugging Face cache"
+        origin = f"hf:{cached.repo}@{cached.revision}/{cached.filename}"
+    return ModelInfo(
+        alias=name,
+        description=f"GGUF file in {where}",
+        display_name=cached.path.name,
+        source="hf" if cached.cache == "hf" else "demo",
+        size=cached.size,
+        size_exact=True,
+        status="cached",
+        path=cached.path,
+        origin=origin,
+        quant=quant_of(cached.filename or cached.path.name) or header_quant(cached.path),
+    )
+
+
+def cached_name(cached: CachedFile) -> str:
+    """The shortest model name that stands for a cached file: `OWNER/REPO:QUANT` when that
+    picks this very file, else its `hf:` name (with the commit when it is not main's), else its
+    path (marco's cache)."""
+    if cached.cache == "marco" or cached.repo is None or cached.filename is None:
+        return str(cached.path)
+    main = hub.hf_cached_repo_files(cached.repo, None)
+    on_main = hub.hf_cached_commit(cached.repo, None) == cached.revision
+    if on_main:
+        quant = quant_of(cached.filename)
+        try:
+            if quant and pick_gguf(cached.repo, main, quant, "") == cached.filename:
+                return f"{cached.repo}:{quant}"
+        except ModelError:
+            pass  # ambiguous or split: only the file name says which
+        return f"hf:{cached.repo}/{cached.filename}"
+    return f"hf:{cached.repo}@{cached.revision}/{cached.filename}"

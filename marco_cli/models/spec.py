@@ -49,6 +49,9 @@ class ModelSpec:
     filename: str | None = None
     revision: str | None = None
     entry: RegistryEntry | None = None
+    quant: str | None = None
+    """hf without `filename` (`OWNER/REPO:QUANT`): the quantization whose file is picked from the
+    repository's file list when the name is resolved; None picks the default one."""
 
     @property
     def alias(self) -> str | None:
@@ -60,6 +63,9 @@ class ModelSpec:
         if self.kind != "hf":
             return None
         rev = f"@{self.revision}" if self.revision else ""
+        if self.filename is None:
+            quant = f":{self.quant}" if self.quant else ""
+            return f"hf.co/{self.repo}{rev}{quant}"
         return f"hf:{self.repo}{rev}/{self.filename}"
 
     @property
@@ -67,6 +73,8 @@ class ModelSpec:
         """How messages name the model."""
         if self.entry is not None:
             return self.entry.display_name
+        if self.kind == "hf" and self.filename is None:
+            return f"{self.repo}:{self.quant}" if self.quant else str(self.repo)
         if self.kind == "hf":
             return f"{self.repo}/{self.filename}"
         return self.name
@@ -90,6 +98,21 @@ class ResolvedModel:
 
 
 @dataclass(frozen=True)
+class CachedFile:
+    """A GGUF file in a cache (Hugging Face's or marco's own), as `marco models rm` deletes it."""
+
+    path: Path
+    """The file as models are loaded from it (for Hugging Face: the snapshot entry)."""
+    size: int
+    cache: Literal["hf", "marco"]
+    repo: str | None = None
+    filename: str | None = None
+    """hf: the file's path inside the repository."""
+    revision: str | None = None
+    """hf: the commit of the snapshot holding the file."""
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """One row of `marco models list`."""
 
@@ -102,6 +125,8 @@ class ModelInfo:
     status: Literal["cached", "not cached", "ready", "installed", "not installed"]
     path: Path | None
     origin: str
+    quant: str | None = None
+    """From the file name (`Q4_K_M`, `IQ4_XS`, `F16`, ...); None when the name has none."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,4 +139,5 @@ class ModelInfo:
             "status": self.status,
             "path": str(self.path) if self.path else None,
             "origin": self.origin,
+            "quant": self.quant,
         }
