@@ -65,13 +65,14 @@ def test_models_path_demo(capsys: pytest.CaptureFixture[str], demo_model_path: P
 
 
 @pytest.mark.demo
-def test_models_path_auto_warns_about_the_fallback(
+def test_models_path_auto_takes_an_installed_embedded_model(
     capsys: pytest.CaptureFixture[str], demo_model_path: Path
 ) -> None:
     code, out, err = run(capsys, "models", "path", "auto")
-    assert (code, out) == (0, f"{demo_model_path}\n")
+    # demo-1.5b when its extra is installed too, else demo; both live beside each other
+    assert code == 0 and Path(out.strip()).parent == demo_model_path.parent
     assert len(err.splitlines()) == 1
-    assert flat(err).startswith("marco: warning: using the demo model")
+    assert flat(err).startswith("marco: using the embedded model demo")
 
 
 def test_models_path_of_a_local_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -120,6 +120,11 @@ def fake_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDemo:
     return FakeDemo(tmp_path, monkeypatch)
 
 
+def demo_packages(alias: str) -> set[str]:
+    """The part packages of one registry entry."""
+    return {part.split("/")[0] for part in registry.entries()[alias].parts}
+
+
 def hide_demo_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
     """Make importlib.util.find_spec miss the demo packages (those named, or else every part
     package of every demo entry)."""
@@ -472,9 +477,10 @@ def test_pull_auto_pulls_marco_o1_without_fallback(fake_demo: FakeDemo) -> None:
 # auto
 
 
-def test_auto_falls_back_to_demo_with_one_warning(
-    fake_demo: FakeDemo, capsys: pytest.CaptureFixture[str]
+def test_auto_takes_the_installed_demo_with_one_note(
+    fake_demo: FakeDemo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    hide_demo_packages(monkeypatch, *demo_packages("demo-1.5b"))
     resolved = resolve_model("auto", reporter=console_reporter())
     assert resolved.path == fake_demo.target
     assert resolved.source == "demo" and resolved.alias == "demo"
@@ -482,26 +488,19 @@ def test_auto_falls_back_to_demo_with_one_warning(
     assert out == ""
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("marco: warning: using the demo model")
-    assert "HF_HUB_OFFLINE" in lines[0] and "marco models pull marco-o1" in lines[0]
+    assert lines[0].startswith("marco: using the embedded model demo (")
+    assert "marco models pull marco-o1" in lines[0]
 
 
-def test_models_layer_prints_nothing_itself(
-    fake_demo: FakeDemo, capsys: pytest.CaptureFixture[str]
+def test_auto_prefers_the_stronger_embedded_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recorder = Recorder()
-    assert resolve_model("auto", reporter=recorder.reporter).path == fake_demo.target
-    assert [kind for kind, _ in recorder.lines] == ["warning"]
-    assert recorder.lines[0][1].startswith("using the demo model")
-    assert recorder.progress == [
-        ("assembling the demo model", len(fake_demo.content), len(fake_demo.content))
-    ]
-    fake_demo.target.unlink()
-    resolve_model("auto")  # the default reporter says nothing
-    assert capsys.readouterr() == ("", "")
+    small = FakeDemo(tmp_path / "small", monkeypatch)
+    large = FakeDemo(tmp_path / "large", monkeypatch, alias="demo-1.5b")
+    assert resolve_model("auto").path == large.target != small.target
 
 
-def test_auto_falls_back_when_hub_unreachable(
+def test_auto_takes_an_embedded_model_before_downloading_marco_o1(
     fake_demo: FakeDemo,
     online: None,
     monkeypatch: pytest.MonkeyPatch,
@@ -510,13 +509,50 @@ def test_auto_falls_back_when_hub_unreachable(
     import huggingface_hub
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    def fake_download(repo_id, filename, **kwargs):
-        raise LocalEntryNotFoundError("no connection")
+    def no_download(repo_id, filename, local_files_only=False, **kwargs):
+        if local_files_only:
+            raise LocalEntryNotFoundError("not cached")
+        raise AssertionError("an installed embedded model comes before a 4.68 GB download")
+
+    hide_demo_packages(monkeypatch, *demo_packages("demo-1.5b"))
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_download)
+    recorder = Recorder()
+    assert resolve_model("auto", reporter=recorder.reporter).path == fake_demo.target
+    assert [kind for kind, _ in recorder.lines] == ["note"]
+    assert recorder.progress == [
+        ("assembling the demo model", len(fake_demo.content), len(fake_demo.content))
+    ]
+    fake_demo.target.unlink()
+    resolve_model("auto")  # the default reporter says nothing
+    assert capsys.readouterr() == ("", "")
+
+
+def test_auto_downloads_marco_o1_when_no_embedded_model_is_installed(
+    online: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    monkeypatch.setenv("MARCO_CACHE_DIR", str(tmp_path))
+    hide_demo_packages(monkeypatch)
+    downloaded = tmp_path / "Marco-o1-Q4_K_M.gguf"
+
+    def fake_download(repo_id, filename, local_files_only=False, **kwargs):
+        if local_files_only:
+            raise LocalEntryNotFoundError("not cached")
+        downloaded.write_bytes(b"GGUF")
+        return str(downloaded)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    assert resolve_model("auto", reporter=console_reporter()).path == fake_demo.target
-    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
-    assert len(warnings) == 1 and "cannot be reached" in warnings[0]
+    assert resolve_model("auto").path == downloaded
+
+    def unreachable(repo_id, filename, **kwargs):
+        raise LocalEntryNotFoundError("no connection")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    downloaded.unlink()
+    with pytest.raises(ModelError, match="cannot be reached, and no embedded model"):
+        resolve_model("auto")
 
 
 def test_auto_without_marco_o1_or_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

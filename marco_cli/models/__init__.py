@@ -31,7 +31,7 @@ from marco_cli.models.registry import AUTO, known_aliases
 from marco_cli.models.remove import delete_cached, find_cached
 from marco_cli.models.reporter import SILENT, Reporter
 from marco_cli.models.resolve import (
-    FALLBACK_MODEL,
+    EMBEDDED_MODELS,
     PREFERRED_MODEL,
     cached_name,
     list_models,
@@ -44,7 +44,7 @@ from marco_cli.models.spec import CachedFile, ModelInfo, ModelSpec, RegistryEntr
 
 __all__ = [
     "AUTO",
-    "FALLBACK_MODEL",
+    "EMBEDDED_MODELS",
     "PREFERRED_MODEL",
     "SILENT",
     "CachedFile",

