@@ -7,7 +7,7 @@ import json
 import pytest
 from translate_fake import TranslateFake
 
-from marco_cli.errors import ContextOverflowError, UsageError
+from marco_cli.errors import UsageError
 from marco_cli.glossary import Entry, Glossary
 from marco_cli.languages import detect_language, language, parse_language
 from marco_cli.prompts import TranslatePrompts, load_translate_prompts
@@ -324,11 +324,16 @@ def test_interrupt_propagates_after_earlier_batches(prompts: TranslatePrompts) -
     assert got == ["一", "二"]
 
 
-def test_unit_too_long_names_its_line(prompts: TranslatePrompts) -> None:
-    engine = TranslateFake(n_ctx=3000)
-    doc = split_units("短\n" + "很长的句子。" * 200 + "\n")
-    with pytest.raises(ContextOverflowError, match=r"line 2: .*--split-long"):
-        list(Translator(engine, prompts, options(strategy="direct")).translate_document(doc))
+def test_unit_too_long_fails_alone(prompts: TranslatePrompts) -> None:
+    engine = TranslateFake(n_ctx=3000, default="Short.")
+    doc = split_units("短\n" + "很长的句子。" * 200 + "\n短\n")
+    results = list(Translator(engine, prompts, options(strategy="direct")).translate_document(doc))
+    assert [(r.line, r.ok, r.translation) for r in results] == [
+        (1, True, "Short."),
+        (2, False, ""),
+        (3, True, "Short."),
+    ]
+    assert "context holds 3000 (--ctx)" in results[1].error and "--split-long" in results[1].error
 
 
 def test_split_long_translates_pieces_as_one_unit(prompts: TranslatePrompts) -> None:
