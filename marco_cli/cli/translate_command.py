@@ -76,10 +76,12 @@ def translate(
     \b
       marco translate --src zh --tgt en "这个鞋拥有踩屎感，很舒服"
       cat reviews.txt | marco translate --src zh --tgt en > reviews.en.txt
+      tail -f chat.log | marco translate --src zh       # each line as soon as it arrives
       marco translate --src zh --json < chat.txt        # JSON Lines, one object per line
 
     Exit codes: 0 ok, 1 error, 2 bad input or options, 4 some units failed (each is reported
-    on stderr with its line number and left empty on stdout), 130 interrupted.
+    on stderr with its line number and left empty on stdout; a line longer than the context
+    too), 130 interrupted, 141 stdout closed by its reader.
     """
     from marco_cli.cli.session import translate_prompts
 
