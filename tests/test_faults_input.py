@@ -147,11 +147,12 @@ def test_live_tree_neutralises_escapes() -> None:
     assert "\\x1b[2J" in screen.getvalue() and not raw_controls(screen.getvalue())
 
 
-def test_error_lines_neutralise_escapes_from_input(capsys) -> None:
+def test_error_lines_neutralise_escapes_from_input(capsys, tmp_path: Path) -> None:
+    missing = tmp_path / f"no{CLEAR_SCREEN}{RTL_OVERRIDE}.yaml"  # a file name is user input
     with pytest.raises(SystemExit) as exc:
-        main(["translate", "--src", f"x{CLEAR_SCREEN}{RTL_OVERRIDE}", "你好"])
+        main(["translate", "--src", "zh", "--glossary", str(missing), "你好"])
     err = capsys.readouterr().err
-    assert exc.value.code == 2 and "\\x1b[2J" in err and not raw_controls(err)
+    assert exc.value.code == 2 and "no\\x1b[2J\\u202e.yaml" in err and not raw_controls(err)
 
 
 def test_translate_stdout_is_byte_faithful(capsys, monkeypatch) -> None:
