@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import time
 
 import pytest
 from translate_fake import TranslateFake
 
-from marco_cli.errors import ContextOverflowError, UsageError
+from marco_cli.errors import UsageError
 from marco_cli.glossary import Entry, Glossary
 from marco_cli.languages import detect_language, language, parse_language
 from marco_cli.prompts import TranslatePrompts, load_translate_prompts
@@ -21,6 +24,7 @@ from marco_cli.translate import (
     split_to_fit,
     split_units,
 )
+from marco_cli.translate.feed import LineFeed
 
 # -- units and reassembly -------------------------------------------------------------------
 
@@ -324,11 +328,16 @@ def test_interrupt_propagates_after_earlier_batches(prompts: TranslatePrompts) -
     assert got == ["一", "二"]
 
 
-def test_unit_too_long_names_its_line(prompts: TranslatePrompts) -> None:
-    engine = TranslateFake(n_ctx=3000)
-    doc = split_units("短\n" + "很长的句子。" * 200 + "\n")
-    with pytest.raises(ContextOverflowError, match=r"line 2: .*--split-long"):
-        list(Translator(engine, prompts, options(strategy="direct")).translate_document(doc))
+def test_unit_too_long_fails_alone(prompts: TranslatePrompts) -> None:
+    engine = TranslateFake(n_ctx=3000, default="Short.")
+    doc = split_units("短\n" + "很长的句子。" * 200 + "\n短\n")
+    results = list(Translator(engine, prompts, options(strategy="direct")).translate_document(doc))
+    assert [(r.line, r.ok, r.translation) for r in results] == [
+        (1, True, "Short."),
+        (2, False, ""),
+        (3, True, "Short."),
+    ]
+    assert "context holds 3000 (--ctx)" in results[1].error and "--split-long" in results[1].error
 
 
 def test_split_long_translates_pieces_as_one_unit(prompts: TranslatePrompts) -> None:
@@ -420,3 +429,49 @@ def test_mcts_strategy_uses_the_search(prompts: TranslatePrompts) -> None:
     assert result.strategy == "mcts" and result.confidence == pytest.approx(0.8)
     assert events and events[-1].kind == "done"
     assert result.generated_tokens > 0
+
+
+# -- the line feed of a stream ---------------------------------------------------------------
+
+
+def feed_chunks(data: bytes, size: int = 8) -> tuple[list[list[str]], str]:
+    """The feed's chunks of `data` (as unit texts) and the output it renders for them."""
+    feed = LineFeed(io.BytesIO(data), chunk_size=size)
+    chunks = list(feed.chunks())
+    units = [unit for chunk in chunks for unit in chunk]
+    assert [u.index for u in units] == list(range(len(units)))
+    assert [u.line for u in units] == [u.index + 1 for u in units]
+    return [[u.text for u in chunk] for chunk in chunks], "".join(
+        feed.render_unit(u.index, u.text.upper()) for u in units
+    )
+
+
+def test_feed_keeps_each_line_end_and_cuts_chunks() -> None:
+    chunks, out = feed_chunks("\ufeffa\r\nb\n\nc\rd\ne".encode(), size=2)
+    assert chunks == [["a", "b"], ["", "c\rd"], ["e"]]  # a lone CR is text, not a line end
+    assert out == "A\r\nB\n\nC\rD\nE"  # no line end after a last line that had none
+    assert feed_chunks(b"") == ([], "")
+    assert feed_chunks("x\n\ufeffy\n".encode())[0] == [["x", "\ufeffy"]]  # BOM only at the start
+
+
+def test_feed_names_the_line_that_is_not_utf8() -> None:
+    feed = LineFeed(io.BytesIO("好\n".encode() * 9 + "坏".encode("gbk") + b"\n"), chunk_size=4)
+    chunks = feed.chunks()
+    assert len(next(chunks)) == 4 and len(next(chunks)) == 4
+    with pytest.raises(UsageError, match=r"stdin: line 10 is not valid UTF-8"):
+        next(chunks)
+
+
+def test_feed_hands_on_a_line_without_waiting_for_a_full_batch() -> None:
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb", buffering=0) as reader, open(write_end, "wb", buffering=0) as writer:
+        feed = LineFeed(reader, chunk_size=8, wait=0.05)
+        chunks = feed.chunks()
+        writer.write("一\n二\n三".encode())
+        started = time.monotonic()
+        assert [u.text for u in next(chunks)] == ["一", "二"]  # the open pipe has no more yet
+        assert time.monotonic() - started < 5
+        writer.write("行\n".encode())
+        assert [u.text for u in next(chunks)] == ["三行"]
+        writer.close()
+        assert next(chunks, None) is None

@@ -38,7 +38,7 @@ def _root(
     ),
 ) -> None:
     """Exit codes: 0 ok, 1 error, 2 usage, 3 incomplete answer, 4 some units failed,
-    130 interrupted."""
+    130 interrupted, 141 stdout closed by its reader."""
 
 
 def _register_commands() -> None:
@@ -57,9 +57,11 @@ def error_line(message: str) -> None:
     """Print one `marco: error: ...` line on stderr (no colour unless stderr is a terminal)."""
     from rich.markup import escape
 
-    from marco_cli.ui.console import stderr_console
+    from marco_cli.ui.console import stderr_console, terminal_safe
 
-    stderr_console().print(f"[bold red]marco: error:[/] {escape(message)}", soft_wrap=True)
+    stderr_console().print(
+        f"[bold red]marco: error:[/] {escape(terminal_safe(message))}", soft_wrap=True
+    )
 
 
 def _click_class(name: str) -> type[Exception]:
@@ -95,11 +97,38 @@ def _command_path(argv: list[str]) -> str:
     return " ".join(path)
 
 
+BROKEN_PIPE_EXIT = 128 + 13
+"""The exit status of a process killed by SIGPIPE, which `set -o pipefail` and PIPESTATUS
+report for `cat big | head -1` too: marco exits with it when its reader goes away."""
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what is still
+    buffered for a reader that went away fails no more ("Exception ignored ... BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced by an object without a descriptor
+        pass
+    finally:
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
     debug = bool(os.environ.get("MARCO_DEBUG"))
     try:
         result = app(args=argv, prog_name="marco", standalone_mode=False)
+    except (BrokenPipeError, SystemExit) as exc:
+        # The reader of stdout went away (`marco translate < big.txt | head -1`): what it
+        # wanted was written, so end quietly, as a tool killed by SIGPIPE would. click turns
+        # the BrokenPipeError of a command into a bare exit 1, raised while handling it.
+        if not isinstance(exc, BrokenPipeError) and not isinstance(
+            exc.__context__, BrokenPipeError
+        ):
+            raise
+        _detach_stdout()
+        sys.exit(BROKEN_PIPE_EXIT)
     except MarcoError as exc:
         if debug:
             raise

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import BinaryIO
 
 from marco_cli.errors import UsageError
 
 
-def read_stdin_bytes() -> bytes:
-    """All of stdin, refusing to wait on an interactive terminal."""
+def stdin_stream() -> BinaryIO:
+    """Binary stdin, refusing to wait on an interactive terminal."""
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("no input: pass it as an argument or pipe it on stdin")
-    return sys.stdin.buffer.read()
+    return sys.stdin.buffer
+
+
+def read_stdin_bytes() -> bytes:
+    """All of stdin, refusing to wait on an interactive terminal."""
+    return stdin_stream().read()
 
 
 def read_text_argument(argument: str | None) -> str:

@@ -12,7 +12,7 @@ from marco_cli.cli import app
 from marco_cli.cli.input import read_text_argument
 from marco_cli.cli.options import CommandFlags, takes_settings
 from marco_cli.errors import ExitCode, Interrupted, MarcoError, UsageError
-from marco_cli.ui.console import stderr_console, write_result
+from marco_cli.ui.console import stderr_console, terminal_safe, write_result
 
 if TYPE_CHECKING:
     from marco_cli.prompts import SolvePrompts
@@ -53,6 +53,10 @@ def solve(
 
     settings = flags.resolve()
     text = read_text_argument(question)
+    if "\0" in text:
+        # llama.cpp reads the prompt as a C string, which would end at the NUL unseen.
+        line = text[: text.index("\0")].count("\n") + 1
+        raise UsageError(f"the question has a NUL byte (line {line}); remove it first")
     prompts = solve_prompts(settings)
     options = SolveOptions(
         strategy=settings["strategy"],
@@ -89,7 +93,7 @@ def solve(
         result = run_solve(engine, text, options, prompts, on_text=stream)
     except Interrupted as exc:
         if stream is None and exc.partial:
-            console.print(exc.partial, markup=False)
+            console.print(terminal_safe(exc.partial), markup=False)
         raise
     finally:
         if stream is not None:
@@ -156,7 +160,8 @@ def _run_search(
             f"stopped: {result.finish_reason}); the best partial path:",
             markup=False,
         )
-        console.print(searched.text.strip() or "(nothing generated)", markup=False, style="dim")
+        partial = terminal_safe(searched.text.strip()) or "(nothing generated)"
+        console.print(partial, markup=False, style="dim")
     elif interrupted:
         console.print("marco: interrupted; the answer above is the best found so far", markup=False)
     if interrupted:

@@ -3,22 +3,26 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from marco_cli.cli import app
-from marco_cli.cli.input import read_stdin_bytes
+from marco_cli.cli.input import read_stdin_bytes, stdin_stream
 from marco_cli.cli.options import CommandFlags, takes_settings
 from marco_cli.errors import ExitCode, UsageError
 from marco_cli.settings import Settings
 
 if TYPE_CHECKING:
     from marco_cli.prompts import TranslatePrompts
+    from marco_cli.translate import Unit
 
 
 @app.command()
@@ -72,13 +76,14 @@ def translate(
     \b
       marco translate --src zh --tgt en "这个鞋拥有踩屎感，很舒服"
       cat reviews.txt | marco translate --src zh --tgt en > reviews.en.txt
+      tail -f chat.log | marco translate --src zh       # each line as soon as it arrives
       marco translate --src zh --json < chat.txt        # JSON Lines, one object per line
 
     Exit codes: 0 ok, 1 error, 2 bad input or options, 4 some units failed (each is reported
-    on stderr with its line number and left empty on stdout), 130 interrupted.
+    on stderr with its line number and left empty on stdout; a line longer than the context
+    too), 130 interrupted, 141 stdout closed by its reader.
     """
     from marco_cli.cli.session import translate_prompts
-    from marco_cli.translate import split_units
 
     settings = flags.resolve()
     # Options first: a usage error should not wait for the input or the model.
@@ -95,17 +100,25 @@ def translate(
 
         # A --temperature on the command line also sets the children's sampling temperature.
         search = search_config(settings, temperature=settings.flag("temperature"))
+    json_out = bool(settings["json"])
 
-    input_text = _read_input(text)
-    document = split_units(input_text, mode)
-    if not document.pending:  # empty input, or only blank lines: nothing for the model
-        _write_blank(document, bool(settings["json"]), source, target)
+    input_ = _input(text, mode, batch or 8)
+    # Blank lines before the first text need no model: they are written as they arrive, and an
+    # input of only blank lines never loads it.
+    first: list[Unit] = []
+    for chunk in input_.chunks:
+        if any(not unit.blank for unit in chunk):
+            first = chunk
+            break
+        _write_blank(chunk, input_, json_out, source, target)
+    if not first:
         return
 
     if source is None:
         from marco_cli.languages import detect_language
 
-        source = detect_language(input_text)
+        # A stream is judged by its first lines: the rest may not have been written yet.
+        source = detect_language("\n".join(unit.text for unit in first))
         if source is not None and source.base == target.base:
             _note(f"the input looks like {source.name} already (--src auto); translating anyway")
     glossary_obj = None
@@ -116,7 +129,7 @@ def translate(
     prompts = translate_prompts(settings)
     _run(
         settings,
-        document,
+        _Input(itertools.chain([first], input_.chunks), input_.render_unit, input_.pending),
         prompts,
         glossary_obj,
         source=source,
@@ -126,8 +139,32 @@ def translate(
         split_long=split_long,
         batch=batch,
         search=search,
-        json_out=bool(settings["json"]),
+        json_out=json_out,
     )
+
+
+@dataclass
+class _Input:
+    """What to translate: chunks of units (a stream's lines as they arrive, or a whole
+    document at once), how to write a unit's output, and how many units need the model when
+    that is known in advance (None for a stream)."""
+
+    chunks: Iterator[Sequence[Unit]]
+    render_unit: Callable[[int, str], str]
+    pending: int | None
+
+
+def _input(argument: str | None, mode: str, batch: int) -> _Input:
+    """Lines from stdin are streamed; an argument, paragraphs and a whole document are read to
+    the end first (a paragraph is not done before the blank line after it)."""
+    from marco_cli.translate import split_units
+    from marco_cli.translate.feed import LineFeed
+
+    if mode == "lines" and (argument is None or argument == "-"):
+        feed = LineFeed(stdin_stream(), "stdin", chunk_size=batch)
+        return _Input(feed.chunks(), feed.render_unit, None)
+    document = split_units(_read_input(argument), mode)
+    return _Input(iter([document.units]), document.render_unit, len(document.pending))
 
 
 def _origin(settings: Settings, name: str) -> str:
@@ -158,9 +195,11 @@ def _read_input(argument: str | None) -> str:
 
 
 def _note(message: str) -> None:
-    from marco_cli.ui.console import stderr_console
+    from marco_cli.ui.console import stderr_console, terminal_safe
 
-    stderr_console().print(f"marco: {message}", markup=False, highlight=False, soft_wrap=True)
+    stderr_console().print(
+        f"marco: {terminal_safe(message)}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 def _write(data: str) -> None:
@@ -168,11 +207,13 @@ def _write(data: str) -> None:
     sys.stdout.flush()
 
 
-def _write_blank(document: Any, json_out: bool, source: Any, target: Any) -> None:
-    """Output for an input with nothing to translate: its blank lines, as they were."""
+def _write_blank(
+    units: Sequence[Unit], input_: _Input, json_out: bool, source: Any, target: Any
+) -> None:
+    """Output for units with nothing to translate: their blank lines, as they were."""
     from marco_cli.translate import UnitResult
 
-    for unit in document.units:
+    for unit in units:
         if json_out:
             record = UnitResult(
                 index=unit.index,
@@ -184,7 +225,7 @@ def _write_blank(document: Any, json_out: bool, source: Any, target: Any) -> Non
             )
             _write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
         else:
-            _write(document.render_unit(unit.index, unit.text))
+            _write(input_.render_unit(unit.index, unit.text))
 
 
 def _lines(result: Any) -> str:
@@ -194,7 +235,7 @@ def _lines(result: Any) -> str:
 
 def _run(
     settings: Settings,
-    document: Any,
+    input_: _Input,
     prompts: TranslatePrompts,
     glossary: Any,
     *,
@@ -225,10 +266,9 @@ def _run(
     )
     console = stderr_console()
     engine = open_engine(settings)
-    total = len(document.units)
-    pending = len(document.pending)
+    pending = input_.pending
     failed: list[int] = []
-    written = 0
+    written = translated = 0
     progress = None
     live_tree = None
     try:
@@ -238,55 +278,41 @@ def _run(
 
             live_tree = LiveTree(console, keep=False)
             live_tree.start()
-        elif console.is_terminal and not sys.stdout.isatty() and pending > 1:
+        elif console.is_terminal and not sys.stdout.isatty() and pending != 1:
             progress = _Progress(console, engine, pending)
-        results = translator.translate_document(
-            document, on_event=live_tree if live_tree is not None else None
+        results = translator.translate_stream(
+            input_.chunks, on_event=live_tree if live_tree is not None else None
         )
         for result in results:
             if not result.ok:
                 failed.append(result.line)
                 _note(f"{_lines(result)}: not translated: {result.error}")
+            # Each unit is one write and a flush: a reader sees it at once, and a killed run
+            # leaves whole lines (whole JSON records) behind, never part of one.
             if json_out:
                 _write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
             else:
-                _write(document.render_unit(result.index, result.translation))
+                _write(input_.render_unit(result.index, result.translation))
             written += 1
-            if progress is not None and result.source.strip():
-                progress.advance()
+            if result.source.strip():
+                translated += 1
+                if progress is not None:
+                    progress.advance()
     except KeyboardInterrupt:
         _stop(progress, live_tree)
         progress = live_tree = None
-        _note(f"interrupted; {written} of {total} units written")
+        _note(f"interrupted; {written} units written")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
-    except BrokenPipeError:
-        # The reader went away (`marco translate ... | head`): stop quietly, like other tools.
-        _stop(progress, live_tree)
-        progress = live_tree = None
-        _silence_stdout()
-        raise typer.Exit(ExitCode.OK) from None
     finally:
         _stop(progress, live_tree)
         engine.close()
     if failed:
         lines = ", ".join(str(n) for n in failed[:10]) + (" ..." if len(failed) > 10 else "")
         _note(
-            f"{len(failed)} of {pending} units failed (line {lines}); their output lines are empty"
+            f"{len(failed)} of {translated} units failed (line {lines}); "
+            "their output lines are empty"
         )
         raise typer.Exit(ExitCode.PARTIAL)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so that Python's final flush does not fail again."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    finally:
-        os.close(devnull)
 
 
 def _stop(progress: Any, live_tree: Any) -> None:
@@ -299,7 +325,8 @@ def _stop(progress: Any, live_tree: Any) -> None:
 class _Progress:
     """A transient Rich progress bar on stderr: units done, tokens/s, ETA."""
 
-    def __init__(self, console: Any, engine: Any, total: int) -> None:
+    def __init__(self, console: Any, engine: Any, total: int | None) -> None:
+        """`total` None: a stream, whose length is not known (the bar then only pulses)."""
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,

@@ -7,10 +7,12 @@ The library entry points, in the order a caller uses them:
   `Document.render` / `Document.ending` rebuild the same shape around the translations;
 - `Translator(engine, prompts, options, ...)` translates units with one loaded engine:
   `translate(text)` for one unit, `translate_document(document)` for many (streamed in input
-  order, several units per engine batch);
+  order, several units per engine batch), `translate_stream(chunks)` for units that arrive over
+  time, such as the chunks of a `feed.LineFeed` reading a pipe;
 - `UnitResult.to_json()` is the JSON Lines record of one unit.
 
-Modules, one concern each: `units` (the input as units, sentence splitting), `options`
+Modules, one concern each: `units` (the input as units, sentence splitting), `feed` (a stream's
+lines as units as they arrive), `options`
 (`TranslateOptions`, strategies), `prompting` (the prompt of a unit from `prompts/translate.yaml`,
 examples, glossary hints), `translator` (batching over the KV cache, the strategies direct, cot
 and mcts), `jobs` (one request's worth of work and what it produced), `cleaning` (the model's text

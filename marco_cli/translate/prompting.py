@@ -70,6 +70,9 @@ class PromptBuilder:
     def prompt_tokens(self, text: str, terms: Sequence[Match] = ()) -> list[int]:
         """The full prompt of one unit, ending inside the assistant turn after its prefix."""
         hints = [m.hint() for m in terms]
+        # llama.cpp takes messages as C strings, which end at a NUL byte: the model sees the
+        # text without them (the unit's source and the output keep them).
+        text = text.replace("\0", "")
         messages = [
             *self._fixed_messages(),
             {"role": "user", "content": self._user_message(text, hints)},

@@ -11,11 +11,11 @@ the translation; Chinese words it leaves are repaired afterwards (`repair`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from marco_cli.engine.base import Engine, Generation, Request, Sampling, split_tokens
-from marco_cli.errors import ContextOverflowError, MarcoError, UsageError
+from marco_cli.errors import MarcoError, UsageError
 from marco_cli.glossary import Glossary, Match
 from marco_cli.prompts import TranslatePrompts
 from marco_cli.translate.cleaning import clean_translation, tidy_thought
@@ -100,10 +100,13 @@ class Translator:
         need = self._base_length + extra + n_text + out + thought + (8 if thought else 0)
         return need <= self.engine.n_ctx
 
-    def plan(self, units: Sequence[Unit]) -> list[Job]:
-        """The requests for `units` (blank units need none). A unit too long for the context
-        is split at sentence boundaries with `split_long`, else a ContextOverflowError names it."""
+    def plan(self, units: Sequence[Unit]) -> tuple[list[Job], dict[int, str]]:
+        """The requests for `units` (blank units need none), and why each unit that cannot fit
+        the context fails, by unit index. A unit too long for the context is split at sentence
+        boundaries with `split_long`; without it that unit alone fails, so one overlong line
+        does not cost the translation of the others."""
         jobs: list[Job] = []
+        refused: dict[int, str] = {}
         for unit in units:
             if unit.blank:
                 continue
@@ -113,14 +116,15 @@ class Translator:
                 jobs.append(job)
                 continue
             if not self.options.split_long:
-                raise ContextOverflowError(
-                    f"line {unit.line}: this unit needs about {need} tokens with its prompt and "
-                    f"translation but the context holds {self.engine.n_ctx}; pass --split-long "
-                    "to split it at sentence boundaries, or raise --ctx"
+                refused[unit.index] = (
+                    f"it needs about {need} tokens with its prompt and translation but the "
+                    f"context holds {self.engine.n_ctx} (--ctx); pass --split-long to split it "
+                    "at sentence boundaries, or raise --ctx"
                 )
+                continue
             pieces = split_to_fit(unit.text, self.fits)
             jobs += [self._job(unit, i, piece) for i, piece in enumerate(pieces)]
-        return jobs
+        return jobs, refused
 
     # -- running ---------------------------------------------------------------------------
 
@@ -136,28 +140,47 @@ class Translator:
         """Results for every unit of `document`, blank ones included, in input order.
 
         Units are generated several at a time (`batch_size`) and yielded as soon as their
-        batch is done, so a caller can stream them. A unit that fails is yielded with
-        ok=False and its error; KeyboardInterrupt propagates (what was yielded is final).
+        batch is done, so a caller can stream them. A unit that fails (one too long for the
+        context included) is yielded with ok=False and its error; KeyboardInterrupt propagates
+        (what was yielded is final).
         """
-        jobs = self.plan(document.units)  # raises before any work if a unit cannot fit
+        return self.translate_stream([document.units], on_event)
+
+    def translate_stream(
+        self, chunks: Iterable[Sequence[Unit]], on_event: Callable[[Any], None] | None = None
+    ) -> Iterator[UnitResult]:
+        """Results for units that arrive in chunks (a pipe's lines as they come), in order.
+
+        Each chunk is translated as soon as it arrives, in batches as `translate_document`
+        does, and its results are yielded before the next chunk is asked for, so a unit never
+        waits for input that comes after it. Units must be numbered on across chunks.
+        """
+        for chunk in chunks:
+            yield from self._translate_chunk(chunk, on_event)
+
+    def _translate_chunk(
+        self, units: Sequence[Unit], on_event: Callable[[Any], None] | None
+    ) -> Iterator[UnitResult]:
+        jobs, refused = self.plan(units)
         by_unit: dict[int, list[Job]] = {}
         for job in jobs:
             by_unit.setdefault(job.unit.index, []).append(job)
-        done: dict[int, UnitResult] = {}
-        next_index = 0
-        units = document.units
+        done: dict[int, UnitResult] = {
+            u.index: self._failed_result(u, refused[u.index]) for u in units if u.index in refused
+        }
+        position = 0
 
         def flush() -> Iterator[UnitResult]:
-            nonlocal next_index
-            while next_index < len(units):
-                unit = units[next_index]
+            nonlocal position
+            while position < len(units):
+                unit = units[position]
                 if unit.blank:
                     yield self._blank_result(unit)
                 elif unit.index in done:
                     yield done.pop(unit.index)
                 else:
                     return
-                next_index += 1
+                position += 1
 
         yield from flush()
         pieces: dict[tuple[int, int], Piece] = {}
@@ -342,6 +365,12 @@ class Translator:
     def _blank_result(self, unit: Unit) -> UnitResult:
         result = self._base_result(unit)
         result.translation = unit.text
+        return result
+
+    def _failed_result(self, unit: Unit, error: str) -> UnitResult:
+        result = self._base_result(unit)
+        result.ok = False
+        result.error = error
         return result
 
     def _unit_result(

@@ -67,13 +67,14 @@ class Document:
         return "".join(self.render_unit(i, t) for i, t in enumerate(translations))
 
 
-def decode_input(data: bytes, origin: str = "stdin") -> str:
-    """UTF-8 text of `data` (a byte-order mark is dropped); errors name the line."""
+def decode_input(data: bytes, origin: str = "stdin", *, first_line: int = 1) -> str:
+    """UTF-8 text of `data`, whose first line is line `first_line` of the input (a byte-order
+    mark is dropped at the start of the input); errors name the line."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if first_line == 1 else "utf-8")
     except UnicodeDecodeError as exc:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + first_line
         column = exc.start - line_start + 1
         raise UsageError(
             f"{origin}: line {line} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at column "

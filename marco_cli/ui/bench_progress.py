@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from marco_cli.bench.runner import AttemptDone
+from marco_cli.ui.console import terminal_safe
 
 __all__ = ["BenchProgress", "PlainProgress", "format_eta"]
 
@@ -82,10 +83,12 @@ class PlainProgress:
         mark = "error" if r.get("error") else ("ok" if r.get("correct") else "wrong")
         f = _fields(event)
         self._console.print(
-            f"{event.dataset} {event.strategy} {event.done}/{event.total} id={r['id']} "
-            f"sample={r.get('sample', 0)} {mark} answer={r.get('answer')} "
-            f"ref={r.get('reference')} tokens={r.get('generated_tokens')} "
-            f"seconds={r.get('seconds')} acc={f['acc']} tok/s={f['tps']} eta={f['eta']}",
+            terminal_safe(  # the answer is the model's text: escapes shown, not run
+                f"{event.dataset} {event.strategy} {event.done}/{event.total} id={r['id']} "
+                f"sample={r.get('sample', 0)} {mark} answer={r.get('answer')} "
+                f"ref={r.get('reference')} tokens={r.get('generated_tokens')} "
+                f"seconds={r.get('seconds')} acc={f['acc']} tok/s={f['tps']} eta={f['eta']}"
+            ),
             markup=False,
             highlight=False,
         )

@@ -31,6 +31,7 @@ from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from marco_cli.errors import UsageError
+from marco_cli.ui.console import terminal_safe
 
 DOCUMENT_FORMAT = "marco-search-tree"
 KIND_STYLES = {
@@ -52,7 +53,7 @@ MAX_REFRESH_PER_SECOND = 8.0
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    flat = " ".join(text.split())
+    flat = terminal_safe(" ".join(text.split()))  # the model's text: escapes shown, not run
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -2,7 +2,7 @@
 
 The thought is shown dimmed; once the model opens <Output> the rest is held back, because the
 answer itself is printed on stdout when generation ends. A reflection (the model being told to
-rethink) brings the display back.
+rethink) brings the display back. Control characters from the model are shown, never executed.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from marco_cli.response import OUTPUT_OPEN, THOUGHT_CLOSE
+from marco_cli.ui.console import terminal_safe
 
 
 class ThoughtStream:
@@ -38,7 +39,7 @@ class ThoughtStream:
                 text, self._pending = text[:start], text[start:]
         text = text.replace(THOUGHT_CLOSE, "")
         if text:
-            self._console.print(Text(text, style="dim"), end="", soft_wrap=True)
+            self._console.print(Text(terminal_safe(text), style="dim"), end="", soft_wrap=True)
 
     def close(self) -> None:
         """End the streamed block with a newline."""
