@@ -104,7 +104,7 @@ _TEMPLATE = """<!DOCTYPE html>
   .controls button { margin: .6em .4em 0 0; }
   details.node { margin-left: 1.4em; border-left: 1px dotted #c4c9d4; padding-left: .5em; }
   #tree > details.node { margin-left: 0; border-left: none; }
-  summary { cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  summary { cursor: pointer; white-space: nowrap; }
   details.leaf > summary { list-style: none; }
   details.leaf > summary::before { content: "\\2022  "; color: #98a0b0; }
   .kind { display: inline-block; min-width: 4.8em; font-weight: 600; }
@@ -112,7 +112,9 @@ _TEMPLATE = """<!DOCTYPE html>
   .k-reflection { color: #a12fa1; } .k-answer { color: #19803a; }
   .nums { font-family: ui-monospace, monospace; font-size: .88em; color: #5b6475;
           margin-right: .6em; }
-  .snippet { color: #1d2330; }
+  /* The snippet gives way to the answer mark on a narrow window, never the other way. */
+  .snippet { color: #1d2330; display: inline-block; max-width: 62%; overflow: hidden;
+             text-overflow: ellipsis; vertical-align: bottom; }
   .mark { margin-left: .6em; font-weight: 600; }
   .mark.ok { color: #19803a; } .mark.rollout { color: #3d9a5a; } .mark.fail { color: #b3261e; }
   .text { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: .88em;
