@@ -50,7 +50,7 @@ def _bar_label(series: PlotSeries, summary: Summary, several: bool) -> str:
     return f"{label}\n{series.label}" if several else label
 
 
-def plot_summaries(series: Sequence[PlotSeries], out: Path, *, title: str = "") -> Path:
+def plot_summaries(series: Sequence[PlotSeries], out: Path) -> Path:
     """Write the chart to `out` (.png or .svg, chosen by the suffix) and return its path."""
     out = Path(out)
     suffix = out.suffix.lower()
@@ -64,6 +64,7 @@ def plot_summaries(series: Sequence[PlotSeries], out: Path, *, title: str = "") 
     from matplotlib.figure import Figure
 
     several = len(series) > 1
+    one_dataset = len({summary.dataset for _, summary in rows}) == 1
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     strategies = list(dict.fromkeys(summary.strategy for _, summary in rows))
     colour = {name: colours[i % len(colours)] for i, name in enumerate(strategies)}
@@ -77,8 +78,8 @@ def plot_summaries(series: Sequence[PlotSeries], out: Path, *, title: str = "") 
 
         for x, (_, summary) in enumerate(rows):
             accuracy = 100 * (summary.accuracy or 0.0)
-            low = 100 * (summary.ci_low if summary.ci_low is not None else summary.accuracy or 0)
-            high = 100 * (summary.ci_high if summary.ci_high is not None else summary.accuracy or 0)
+            # An answered group (n > 0) always has its interval.
+            low, high = 100 * (summary.ci_low or 0.0), 100 * (summary.ci_high or 0.0)
             bars.bar(x, accuracy, color=colour[summary.strategy], alpha=0.85)
             bars.errorbar(
                 x, accuracy, yerr=[[accuracy - low], [high - accuracy]], color="black", capsize=4
@@ -109,11 +110,7 @@ def plot_summaries(series: Sequence[PlotSeries], out: Path, *, title: str = "") 
                 s=60,
                 zorder=3,
             )
-            name = (
-                summary.strategy
-                if len({m.dataset for _, m in rows}) == 1
-                else (f"{summary.strategy} ({summary.dataset})")
-            )
+            name = summary.strategy if one_dataset else f"{summary.strategy} ({summary.dataset})"
             scatter.annotate(
                 name + (f" · {s.label}" if several else ""),
                 (summary.mean_generated, accuracy),
@@ -129,7 +126,7 @@ def plot_summaries(series: Sequence[PlotSeries], out: Path, *, title: str = "") 
         scatter.set_title("accuracy against tokens spent", fontsize=10)
 
         models = ", ".join(sorted({summary.model for _, summary in rows}))
-        figure.suptitle(title or f"marco bench: {models}", fontsize=11)
+        figure.suptitle(f"marco bench: {models}", fontsize=11)
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             # No date or software version in the file: the same results draw the same bytes.
