@@ -89,6 +89,9 @@ def test_run_on_a_scripted_engine(tmp_path: Path) -> None:
     assert 0 < r.chrf < 100
     table = translate_table(results)
     assert table.rows[0][:3] == ["direct", "off", "2"] and table.rows[0][5] == "1/1"
+    signature = "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no"
+    assert r.to_json()["chrf_signature"] == signature
+    assert f"chrF2 signature (sacrebleu's): {signature}" in table.notes
 
 
 def test_translate_suite_through_the_cli(
@@ -121,7 +124,10 @@ def test_translate_suite_through_the_cli(
     out, err = capsys.readouterr()
     assert exc.value.code == 0, err
     assert "| direct | off | 1 | 100.0 | 100.0 | 1/1 | 0 |" in out
-    assert "| direct | off | 1 |" in (tmp_path / "t.md").read_text(encoding="utf-8")
+    report = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert "| direct | off | 1 |" in report
+    signature = "chrF2 signature (sacrebleu's): nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no"
+    assert signature in out and signature in report
     with pytest.raises(SystemExit) as exc:
         main(["bench", "--suite", "translate"])
     assert exc.value.code == 2 and "needs one --dataset" in " ".join(

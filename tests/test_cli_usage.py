@@ -42,7 +42,7 @@ def run_marco(*args: str, stdin: str | None = None) -> subprocess.CompletedProce
         (["solve", "--bogus", "x"], "--bogus"),
         (["solve", "--iterations", "abc", "x"], "--iterations"),
         (["nosuchcmd"], "nosuchcmd"),
-        (["bench", "report", "r.jsonl", "--plot", "x.png"], "--plot"),
+        (["bench", "report", "r.jsonl", "--frobnicate", "x"], "--frobnicate"),
         (["solve", "--iterations", "0", "x"], "--iterations"),
         (["translate", "--ctx"], "--ctx"),
         (["models", "path"], "name"),

@@ -5,12 +5,19 @@ Definition used (the common defaults: character n-grams of order 1..6, beta = 2)
 - whitespace is removed from hypothesis and reference before counting n-grams;
 - for each order n: matches = sum over n-grams of min(count in hypothesis, count in reference);
   precision_n = matches / hypothesis n-grams, recall_n = matches / reference n-grams;
+- an order the reference has no n-gram of counts no hypothesis n-grams either;
 - CHRP and CHRR are the arithmetic means of precision_n and recall_n over the orders for which
   both strings have at least one n-gram (short strings do not get zeros for orders they cannot
   have);
 - chrF = (1 + beta^2) * CHRP * CHRR / (beta^2 * CHRP + CHRR), reported on a 0..100 scale.
 Corpus chrF sums the n-gram statistics of all segments before computing precision and recall.
 With several references, each segment uses the reference that gives it the best sentence chrF.
+
+This is sacrebleu's chrF with its defaults (`sacrebleu.metrics.CHRF()`: char_order 6, word_order
+0, beta 2, mixed case, whitespace removed, effective-order averaging), and
+tests/test_chrf_sacrebleu.py keeps the two equal. `chrf_signature` writes sacrebleu's
+reproducibility signature for these settings, without sacrebleu's version field (this is not
+sacrebleu), so a score printed with it can be set beside published ones.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["CHAR_ORDER", "BETA", "chrf_corpus", "chrf_sentence", "chrf_stats"]
+__all__ = ["CHAR_ORDER", "BETA", "chrf_corpus", "chrf_sentence", "chrf_signature", "chrf_stats"]
 
 CHAR_ORDER = 6
 BETA = 2.0
@@ -38,7 +45,9 @@ def chrf_stats(hypothesis: str, reference: str, order: int = CHAR_ORDER) -> Stat
     for n in range(1, order + 1):
         h, r = _ngrams(hyp, n), _ngrams(ref, n)
         matches = sum((h & r).values())
-        stats.append((sum(h.values()), sum(r.values()), matches))
+        # As sacrebleu: an order the reference is too short to have counts no hypothesis
+        # n-grams either, so a corpus is not marked down for it (it changes corpus scores only).
+        stats.append((sum(h.values()) if r else 0, sum(r.values()), matches))
     return stats
 
 
@@ -95,3 +104,12 @@ def chrf_corpus(
             total[i][1] += r
             total[i][2] += m
     return _score([tuple(t) for t in total], beta)
+
+
+def chrf_signature(references: Sequence[str | Sequence[str]], *, order: int = CHAR_ORDER) -> str:
+    """sacrebleu's chrF signature for a corpus scored here, e.g.
+    "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no"; nrefs is "var" when segments have different
+    numbers of references, as in sacrebleu."""
+    counts = {1 if isinstance(refs, str) else len(refs) for refs in references}
+    nrefs = str(counts.pop()) if len(counts) == 1 else "var"
+    return f"nrefs:{nrefs}|case:mixed|eff:yes|nc:{order}|nw:0|space:no"

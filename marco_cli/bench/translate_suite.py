@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marco_cli.bench.chrf import chrf_corpus, chrf_sentence
+from marco_cli.bench.chrf import chrf_corpus, chrf_sentence, chrf_signature
 from marco_cli.bench.report import TextTable
 from marco_cli.errors import UsageError
 
@@ -112,6 +112,8 @@ class VariantResult:
     n: int
     chrf: float
     chrf_sentence_mean: float
+    chrf_signature: str
+    """sacrebleu's signature of the settings `chrf` was computed with (see bench/chrf.py)."""
     keyword_passed: int
     keyword_total: int
     errors: int
@@ -130,6 +132,7 @@ class VariantResult:
             "n": self.n,
             "chrf": round(self.chrf, 2),
             "chrf_sentence_mean": round(self.chrf_sentence_mean, 2),
+            "chrf_signature": self.chrf_signature,
             "keyword_passed": self.keyword_passed,
             "keyword_total": self.keyword_total,
             "errors": self.errors,
@@ -226,6 +229,7 @@ def _score(
         n=len(items),
         chrf=chrf_corpus(hypotheses, [item.references for item in items]),
         chrf_sentence_mean=sum(sentence) / len(sentence) if sentence else 0.0,
+        chrf_signature=chrf_signature([item.references for item in items]),
         keyword_passed=passed,
         keyword_total=total,
         errors=sum(1 for u in units if not u.ok),
@@ -266,5 +270,10 @@ def translate_table(results: Sequence[VariantResult], title: str = "translate") 
     notes = [
         "chrF: character 6-gram F-score, beta 2, whitespace removed, corpus statistics "
         "(Popović 2015); keywords ok: lines whose must/must-not checks pass"
+    ]
+    # The signature makes the number comparable with published sacrebleu chrF scores.
+    notes += [
+        f"chrF2 signature (sacrebleu's): {sig}"
+        for sig in dict.fromkeys(r.chrf_signature for r in results)
     ]
     return TextTable(title, headers, rows, ["l", "l"] + ["r"] * 7, notes)

@@ -151,6 +151,16 @@ def report_command(
         Path | None, typer.Argument(help="A second results file to compare side by side.")
     ] = None,
     report: ReportOpt = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Also draw a chart to OUT.png or OUT.svg: Test@1 with its 95% interval per "
+            "strategy, and Test@1 against generated tokens. Needs the plot extra: "
+            "pip install 'marco-cli[plot]'.",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonOpt = None,
     diagnostics: Annotated[
         bool,
@@ -213,6 +223,15 @@ def report_command(
         }
     if report is not None:
         _write_report(report, "\n".join(render_markdown(t) for t in tables))
+    if plot is not None:
+        from marco_cli.bench.plot import PlotSeries, plot_summaries
+
+        if other is None:
+            series = [PlotSeries(file_label(results, left), summarize(left))]
+        else:
+            series = [PlotSeries(a, summarize(left)), PlotSeries(b, summarize(right))]
+        plot_summaries(series, plot)
+        stderr_console().print(f"chart written to {plot}", markup=False)
     if json_out:
         write_result(json.dumps(data, ensure_ascii=False))
     else:

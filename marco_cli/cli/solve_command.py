@@ -144,7 +144,8 @@ def _run_search(
         engine.close()
     searched = result.search_result
     if save_tree is not None:
-        _save(save_tree, searched.to_json())
+        # The question rides along so `marco show --html` can put it above the tree.
+        _save(save_tree, {"question": question, **searched.to_json()})
     if live is None and tree:
         print_tree(console, searched.to_json())
 
