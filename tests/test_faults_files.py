@@ -14,6 +14,8 @@ import pytest
 from marco_cli.cli import main
 from marco_cli.errors import ExitCode
 
+pytestmark = pytest.mark.tiny
+
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     """Exit code and the one stderr line of a failed command."""
@@ -213,6 +215,22 @@ def test_model_file_without_read_permission(
         )
     code, err = run(capsys, *solve(path))
     assert code == ExitCode.ERROR and str(path) in err and "not readable" in err
+
+
+def test_engine_reports_an_unreadable_model_file(
+    monkeypatch: pytest.MonkeyPatch, tiny_model_path: Path
+) -> None:
+    """The engine's own check, for library callers that skip `resolve_model` (root reads any
+    file, so the failing open is simulated)."""
+    from marco_cli.engine.llama import LlamaEngine
+    from marco_cli.errors import ModelError
+
+    def denied(self: Path, *args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(ModelError, match="cannot read the model file .*: Permission denied"):
+        LlamaEngine(tiny_model_path)
 
 
 def test_demo_part_package_of_the_wrong_version(

@@ -24,7 +24,10 @@ TIMING = ("seconds", "first_token_seconds", "time")
 """Record fields that differ between two runs of the same attempt."""
 SUMMARY_TIMING = ("mean_seconds", "tokens_per_second")
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
+pytestmark = [
+    pytest.mark.tiny,
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits"),
+]
 
 
 @pytest.fixture
