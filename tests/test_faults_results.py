@@ -20,9 +20,10 @@ from marco_cli.bench.store import read_records, record_key
 from marco_cli.errors import ExitCode
 
 PROBLEMS = 16
-TIMING = ("seconds", "first_token_seconds", "time")
-"""Record fields that differ between two runs of the same attempt."""
-SUMMARY_TIMING = ("mean_seconds", "tokens_per_second")
+TIMING = ("seconds", "first_token_seconds", "time", "evaluated_tokens")
+"""Record fields that differ between two runs of the same attempt: clocks, and the prompt tokens
+evaluated, which depend on what the KV cache held (a resumed run starts with an empty one)."""
+SUMMARY_TIMING = ("mean_seconds", "tokens_per_second", "mean_evaluated")
 
 pytestmark = [
     pytest.mark.tiny,
