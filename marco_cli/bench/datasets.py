@@ -4,11 +4,13 @@
 MARCO_MGSM_DIR, in the Hugging Face cache, and finally downloaded from the dataset
 `juletxara/mgsm` (unless HF_HUB_OFFLINE is set). Any other value is a file:
 
-- TSV: `question<TAB>answer` per line, no header, read with `csv.QUOTE_NONE` (quotes are
-  text). Extra columns are kept in `Problem.extra`. Blank lines are skipped; a first line
+- TSV: `question<TAB>answer` per line, no header, split on tabs (quotes are text). Extra
+  columns are kept in `Problem.extra`. Blank lines are skipped; a first line
   `question<TAB>answer` is taken as a header and skipped.
 - JSON Lines (`.jsonl`/`.json`, or a file whose first character is `{`): one object per line
   with `question` and `answer` (a string or a number) and optionally `id`.
+
+In both, a line longer than `MAX_LINE_CHARS` is an error naming it.
 
 Problem ids are the 1-based row numbers (or the JSONL `id`), so the same MGSM problem has the
 same id in every language.
@@ -18,7 +20,6 @@ MGSM: Shi et al. 2022 (arXiv 2210.03057), from GSM8K (Cobbe et al. 2021); CC BY 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -125,20 +126,33 @@ def _mgsm_file(lang: str) -> Path:
         ) from None
 
 
+MAX_LINE_CHARS = 1 << 20
+"""Longest line a dataset file may hold: a problem of a million characters fits no model's
+context, so such a line is a broken file (a missing newline), reported before any model runs."""
+
+
+def _check_length(path: Path, line_no: int, line: str) -> None:
+    if len(line) > MAX_LINE_CHARS:
+        raise UsageError(
+            f"{path}:{line_no}: line of {len(line):,} characters, over the limit of "
+            f"{MAX_LINE_CHARS:,} (no model context holds such a problem; is a newline missing?)"
+        )
+
+
 def _read_tsv(path: Path) -> list[Problem]:
     problems: list[Problem] = []
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        for row in reader:
-            line = reader.line_num
-            cells = [cell.strip() for cell in row]
+        for line_no, line in enumerate(fh, 1):
+            _check_length(path, line_no, line)
+            # One record per line and no quoting: a split, without csv's field-size limit.
+            cells = [cell.strip() for cell in line.rstrip("\r\n").split("\t")]
             if not any(cells):
                 continue
             if not problems and [c.lower() for c in cells[:2]] == ["question", "answer"]:
                 continue
             if len(cells) < 2 or not cells[0] or not cells[1]:
                 raise UsageError(
-                    f"{path}:{line}: expected question<TAB>answer (tab-separated, no header)"
+                    f"{path}:{line_no}: expected question<TAB>answer (tab-separated, no header)"
                 )
             problems.append(Problem(str(len(problems) + 1), cells[0], cells[1], tuple(cells[2:])))
     return problems
@@ -148,6 +162,7 @@ def _read_jsonl(path: Path) -> list[Problem]:
     problems: list[Problem] = []
     with open(path, encoding="utf-8-sig") as fh:
         for line_no, line in enumerate(fh, 1):
+            _check_length(path, line_no, line)
             if not line.strip():
                 continue
             try:

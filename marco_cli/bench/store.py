@@ -9,10 +9,15 @@ counts once: the last one wins.
 While a run writes, it holds an exclusive `filelock` on `<file>.lock` (an OS-level lock that
 dies with the process, so a killed run never leaves a stale lock); a second run on the same
 file fails at once with `ResultsLockedError`.
+
+A write that fails (disk full, a file-size limit, an I/O error) is undone: the file is cut back
+to its last complete record and `ResultsWriteError` is raised, so the records before it stay
+readable and `--resume` carries on once the cause is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -27,6 +32,7 @@ __all__ = [
     "ReadResult",
     "ResultStore",
     "ResultsLockedError",
+    "ResultsWriteError",
     "default_results_path",
     "read_records",
     "record_key",
@@ -39,6 +45,10 @@ Key = tuple[str, str, str, int]
 
 class ResultsLockedError(MarcoError):
     """Another run holds the results file."""
+
+
+class ResultsWriteError(MarcoError):
+    """A record could not be written (disk full, file-size limit, I/O error)."""
 
 
 def record_key(record: dict[str, Any]) -> Key:
@@ -198,11 +208,23 @@ class ResultStore:
         key = record_key(record)
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
         data = (line + "\n").encode()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as exc:
+            # A short write leaves part of a line; cutting it off keeps the file ending on a
+            # complete record (shrinking needs no space, and is allowed over RLIMIT_FSIZE).
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise ResultsWriteError(
+                f"cannot write to results file {self.path} ({exc.strerror or exc}); the "
+                f"{len(self.records)} records before are intact: free space (or raise the "
+                "file-size limit), then rerun with --resume"
+            ) from None
         self.records.pop(key, None)
         self.records[key] = record
 

@@ -45,12 +45,40 @@ _ALL_LAYERS = 1_000_000  # llama.cpp clamps n_gpu_layers to the model's layer co
 # can never call a function pointer that Python has already collected.
 @lc.llama_log_callback
 def _quiet_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    return None
+    _remember_load_error(text)
 
 
 @lc.llama_log_callback
 def _stderr_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    _remember_load_error(text)
     sys.stderr.write(text.decode("utf-8", errors="replace"))
+
+
+_LOAD_ERROR_MARK = "error loading model: "
+_load_error: list[str] = []
+"""llama.cpp's reason for the last failed model load (it only logs it; the C API returns NULL)."""
+
+
+def _remember_load_error(text: bytes) -> None:
+    line = text.decode("utf-8", errors="replace")
+    if _LOAD_ERROR_MARK in line:
+        _load_error[:] = [line.split(_LOAD_ERROR_MARK, 1)[1].strip()]
+
+
+def _load_failure(path: Path) -> ModelError:
+    """One line for a GGUF file llama.cpp refused, with its reason when it logged one."""
+    reason = _load_error[0] if _load_error else ""
+    _load_error.clear()
+    if "unknown model architecture" in reason:
+        return ModelError(
+            f"cannot load {path}: llama.cpp reports {reason}; marco runs architectures this "
+            "llama.cpp build supports (Marco-o1 is qwen2)"
+        )
+    detail = f" ({reason})" if reason else ""
+    return ModelError(
+        f"cannot load {path}: not a valid GGUF model or truncated/corrupt{detail}; "
+        "download it again"
+    )
 
 
 _backend_ready = False
@@ -101,11 +129,10 @@ class LlamaEngine:
 
         # No file-descriptor redirection: the log callback already silences llama.cpp, and
         # redirecting fd 2 would also swallow the Rich spinner shown while the model loads.
+        _load_error.clear()
         model = lc.llama_model_load_from_file(str(path).encode(), model_params)
         if not model:
-            raise ModelError(
-                f"not a valid GGUF model or truncated/corrupt: {path} (download it again)"
-            )
+            raise _load_failure(path)
         self._stack.callback(lc.llama_model_free, model)
         self.model_name = _meta_str(model, "general.name") or path.stem
         try:
@@ -529,9 +556,13 @@ def _check_gguf_file(path: Path) -> None:
         raise ModelError(f"model file not found: {path} (check the path or download the model)")
     if not path.is_file():
         raise ModelError(f"model path is not a file: {path} (point to a .gguf file)")
-    with path.open("rb") as file:
-        if file.read(4) != GGUF_MAGIC:
-            raise ModelError(f"not a GGUF model file: {path} (marco needs a .gguf model)")
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file {path}: {exc.strerror or exc}") from None
+    if magic != GGUF_MAGIC:
+        raise ModelError(f"not a GGUF model file: {path} (marco needs a .gguf model)")
 
 
 def _meta_str(model: lc.llama_model_p, key: str) -> str | None:

@@ -72,6 +72,8 @@ def _resolve_path(spec: ModelSpec) -> ResolvedModel:
         )
     if path.is_dir():
         raise ModelError(f"model path {path} is a folder; give the path to a .gguf file")
+    if not os.access(path, os.R_OK):
+        raise ModelError(f"model file {path} is not readable (permission denied); fix its mode")
     path = path.resolve()
     return ResolvedModel(path=path, display_name=path.name, source="path", origin=str(path))
 

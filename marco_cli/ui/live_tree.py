@@ -34,6 +34,9 @@ from marco_cli.errors import UsageError
 from marco_cli.ui.console import terminal_safe
 
 DOCUMENT_FORMAT = "marco-search-tree"
+DOCUMENT_VERSION = 1
+"""The `--save-tree` format this module draws (`search.results` writes it; a test keeps the two
+equal, since this module does not import the search)."""
 KIND_STYLES = {
     "root": "bold",
     "step": "cyan",
@@ -287,6 +290,11 @@ def load_tree_document(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != DOCUMENT_FORMAT:
         raise UsageError(
             f'{path}: not a marco search tree (expected "format": "{DOCUMENT_FORMAT}")'
+        )
+    if doc.get("version", DOCUMENT_VERSION) != DOCUMENT_VERSION:
+        raise UsageError(
+            f"{path}: a search tree of format version {doc.get('version')!r}; this marco "
+            f"reads version {DOCUMENT_VERSION} (save the tree again with this marco's --save-tree)"
         )
     nodes = (doc.get("tree") or {}).get("nodes") if isinstance(doc.get("tree"), dict) else None
     if not isinstance(nodes, list) or not all(
