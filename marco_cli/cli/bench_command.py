@@ -19,7 +19,7 @@ from marco_cli.cli import app
 from marco_cli.cli.options import CommandFlags, choice_type, plain, shared_option, takes_settings
 from marco_cli.errors import ExitCode, Interrupted, UsageError
 from marco_cli.settings import Settings
-from marco_cli.ui.console import stderr_console, write_result
+from marco_cli.ui.console import note, stderr_console, write_result
 
 bench_app = typer.Typer(
     name="bench",
@@ -314,10 +314,6 @@ def _selection(ids: str | None, offset: int, limit: int | None) -> Any:
     return Selection(ids=ids, offset=offset, limit=limit)
 
 
-def _note(message: str) -> None:
-    stderr_console().print(f"marco: {message}", markup=False)
-
-
 def _math(
     *,
     settings: Settings,
@@ -372,7 +368,7 @@ def _math(
         reflect=bool(settings.get("reflect")),
         results=out,
         resume=resume,
-        on_note=_note,
+        on_note=note,
     )
     try:
         if not json_out:
@@ -394,7 +390,7 @@ def _math(
                     stack.enter_context(progress)
                 outcome = suite.run(engine, on_progress=progress)
         except (KeyboardInterrupt, Interrupted):
-            _note(
+            note(
                 f"interrupted; {len(suite.store)} records are safe in {suite.path}: run the "
                 "same command with --resume to continue"
             )
@@ -426,7 +422,7 @@ def _math(
         _print_tables(suite.tables(outcome))
     errors = sum(1 for r in outcome.records if r.get("error"))
     if errors:
-        _note(
+        note(
             f'{errors} attempts failed (see "error" in {suite.path}); they count as wrong and '
             "are retried by --resume"
         )
