@@ -126,8 +126,8 @@ def slang_section() -> list[str]:
         "tests/data/slang_zh_unlisted.tsv, slang none of them knows (a test checks it), so it "
         "measures the model and the prompt. A sentence passes when its translation carries the "
         "meaning (one of the listed words) and no literal mistranslation; `glossary` is the "
-        "curated list plus CC-CEDICT hints in the prompt. Times are left out: these runs shared the "
-        "machine with other work.",
+        "curated list plus CC-CEDICT hints in the prompt. Times are left out: these runs shared "
+        "the machine with other work.",
         "",
         "| model | set | strategy | glossary | passed | % | gen tok/sentence |",
         "|:---|:---|:---|:---|---:|---:|---:|",

@@ -96,6 +96,28 @@ def test_truncated_gguf(tiny_model_path: Path, tmp_path: Path, keep: float) -> N
     assert str(path) in info.value.message
 
 
+def test_ctrl_c_inside_llama_cpps_log_callback_is_not_lost(
+    tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C lands in whatever Python runs, here the log callback llama.cpp calls while it loads
+    # the model; raised there, ctypes would print and drop it and the load would carry on.
+    from marco_cli.engine import llama
+
+    calls: list[bytes] = []
+
+    def interrupted(text: bytes) -> None:
+        calls.append(text)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(llama, "_remember_load_error", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        LlamaEngine(tiny_model_path, n_ctx=256)
+    assert len(calls) > 1  # llama.cpp went on logging: the interrupt waited for it to return
+    monkeypatch.undo()
+    LlamaEngine(tiny_model_path, n_ctx=256).close()  # nothing left pending
+
+
 def test_close_twice_and_use_after_close(tiny_model_path: Path) -> None:
     engine = LlamaEngine(tiny_model_path, n_ctx=256)
     engine.close()

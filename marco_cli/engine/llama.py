@@ -45,13 +45,33 @@ _ALL_LAYERS = 1_000_000  # llama.cpp clamps n_gpu_layers to the model's layer co
 # can never call a function pointer that Python has already collected.
 @lc.llama_log_callback
 def _quiet_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    _remember_load_error(text)
+    _log(text, echo=False)
 
 
 @lc.llama_log_callback
 def _stderr_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    _remember_load_error(text)
-    sys.stderr.write(text.decode("utf-8", errors="replace"))
+    _log(text, echo=True)
+
+
+_deferred_interrupt: list[bool] = []
+"""A Ctrl-C that arrived inside the log callback, to be raised once llama.cpp has returned."""
+
+
+def _log(text: bytes, *, echo: bool) -> None:
+    try:
+        _remember_load_error(text)
+        if echo:
+            sys.stderr.write(text.decode("utf-8", errors="replace"))
+    except KeyboardInterrupt:
+        # An exception cannot cross llama.cpp's C frames: ctypes would print it and drop it, and
+        # the interrupted load or decode would carry on as if nothing had been pressed.
+        _deferred_interrupt.append(True)
+
+
+def _raise_deferred_interrupt() -> None:
+    if _deferred_interrupt:
+        _deferred_interrupt.clear()
+        raise KeyboardInterrupt
 
 
 _LOAD_ERROR_MARK = "error loading model: "
@@ -131,9 +151,11 @@ class LlamaEngine:
         # redirecting fd 2 would also swallow the Rich spinner shown while the model loads.
         _load_error.clear()
         model = lc.llama_model_load_from_file(str(path).encode(), model_params)
+        if model:
+            self._stack.callback(lc.llama_model_free, model)
+        _raise_deferred_interrupt()
         if not model:
             raise _load_failure(path)
-        self._stack.callback(lc.llama_model_free, model)
         self.model_name = _meta_str(model, "general.name") or path.stem
         try:
             self._template = ChatTemplate.of_model(model, f"{self.model_name} ({path})")
@@ -141,10 +163,12 @@ class LlamaEngine:
             self.close()
             raise
         ctx = lc.llama_init_from_model(model, ctx_params)
+        if ctx:
+            self._stack.callback(lc.llama_free, ctx)
+        _raise_deferred_interrupt()
         if not ctx:
             self.close()
             raise ModelError(f"llama.cpp could not create a context of {n_ctx} tokens for {path}")
-        self._stack.callback(lc.llama_free, ctx)
         self._model, self._ctx = model, ctx
         # llama.cpp caps n_batch at n_ctx: chunk by what it actually accepts.
         self._n_batch = int(lc.llama_n_batch(ctx))
@@ -339,6 +363,7 @@ class LlamaEngine:
             started = time.perf_counter()
             rc = lc.llama_decode(self._ctx, self._batch.raw)
             self.stats.decode_seconds += time.perf_counter() - started
+            _raise_deferred_interrupt()
             if rc == 0:
                 break
             if rc != 1:
