@@ -96,24 +96,27 @@ def test_truncated_gguf(tiny_model_path: Path, tmp_path: Path, keep: float) -> N
     assert str(path) in info.value.message
 
 
-def test_ctrl_c_inside_llama_cpps_log_callback_is_not_lost(
+def test_ctrl_c_while_llama_cpp_runs_is_not_lost(
     tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Ctrl-C lands in whatever Python runs, here the log callback llama.cpp calls while it loads
-    # the model; raised there, ctypes would print and drop it and the load would carry on.
+    # Ctrl-C lands in whatever Python runs; inside llama.cpp that is its log callback, where
+    # ctypes would print and drop the KeyboardInterrupt and the load would carry on.
+    import signal
+
     from marco_cli.engine import llama
 
     calls: list[bytes] = []
 
-    def interrupted(text: bytes) -> None:
+    def ctrl_c_on_first_log_line(text: bytes) -> None:
         calls.append(text)
         if len(calls) == 1:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(llama, "_remember_load_error", interrupted)
+    monkeypatch.setattr(llama, "_remember_load_error", ctrl_c_on_first_log_line)
     with pytest.raises(KeyboardInterrupt):
         LlamaEngine(tiny_model_path, n_ctx=256)
-    assert len(calls) > 1  # llama.cpp went on logging: the interrupt waited for it to return
+    assert len(calls) > 1  # llama.cpp went on: the interrupt was held until it returned
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     monkeypatch.undo()
     LlamaEngine(tiny_model_path, n_ctx=256).close()  # nothing left pending
 

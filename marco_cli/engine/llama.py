@@ -12,10 +12,12 @@ from __future__ import annotations
 import codecs
 import ctypes
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,33 +47,33 @@ _ALL_LAYERS = 1_000_000  # llama.cpp clamps n_gpu_layers to the model's layer co
 # can never call a function pointer that Python has already collected.
 @lc.llama_log_callback
 def _quiet_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    _log(text, echo=False)
+    _remember_load_error(text)
 
 
 @lc.llama_log_callback
 def _stderr_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    _log(text, echo=True)
+    _remember_load_error(text)
+    sys.stderr.write(text.decode("utf-8", errors="replace"))
 
 
-_deferred_interrupt: list[bool] = []
-"""A Ctrl-C that arrived inside the log callback, to be raised once llama.cpp has returned."""
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C while llama.cpp runs, and deliver it when llama.cpp returns.
 
-
-def _log(text: bytes, *, echo: bool) -> None:
+    Python raises KeyboardInterrupt in whatever Python code runs when the signal comes, which
+    inside llama.cpp is the log callback; ctypes prints and drops an exception raised there, and
+    the load or decode would carry on as if nothing had been pressed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers run in the main thread only
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
     try:
-        _remember_load_error(text)
-        if echo:
-            sys.stderr.write(text.decode("utf-8", errors="replace"))
-    except KeyboardInterrupt:
-        # An exception cannot cross llama.cpp's C frames: ctypes would print it and drop it, and
-        # the interrupted load or decode would carry on as if nothing had been pressed.
-        _deferred_interrupt.append(True)
-
-
-def _raise_deferred_interrupt() -> None:
-    if _deferred_interrupt:
-        _deferred_interrupt.clear()
-        raise KeyboardInterrupt
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)
 
 
 _LOAD_ERROR_MARK = "error loading model: "
@@ -150,10 +152,10 @@ class LlamaEngine:
         # No file-descriptor redirection: the log callback already silences llama.cpp, and
         # redirecting fd 2 would also swallow the Rich spinner shown while the model loads.
         _load_error.clear()
-        model = lc.llama_model_load_from_file(str(path).encode(), model_params)
-        if model:
-            self._stack.callback(lc.llama_model_free, model)
-        _raise_deferred_interrupt()
+        with _ctrl_c_held():
+            model = lc.llama_model_load_from_file(str(path).encode(), model_params)
+            if model:
+                self._stack.callback(lc.llama_model_free, model)
         if not model:
             raise _load_failure(path)
         self.model_name = _meta_str(model, "general.name") or path.stem
@@ -162,10 +164,10 @@ class LlamaEngine:
         except ModelError:
             self.close()
             raise
-        ctx = lc.llama_init_from_model(model, ctx_params)
-        if ctx:
-            self._stack.callback(lc.llama_free, ctx)
-        _raise_deferred_interrupt()
+        with _ctrl_c_held():
+            ctx = lc.llama_init_from_model(model, ctx_params)
+            if ctx:
+                self._stack.callback(lc.llama_free, ctx)
         if not ctx:
             self.close()
             raise ModelError(f"llama.cpp could not create a context of {n_ctx} tokens for {path}")
@@ -361,9 +363,9 @@ class LlamaEngine:
         self._batch.fill(entries)
         while True:
             started = time.perf_counter()
-            rc = lc.llama_decode(self._ctx, self._batch.raw)
+            with _ctrl_c_held():
+                rc = lc.llama_decode(self._ctx, self._batch.raw)
             self.stats.decode_seconds += time.perf_counter() - started
-            _raise_deferred_interrupt()
             if rc == 0:
                 break
             if rc != 1:
