@@ -1,8 +1,8 @@
 """Write docs/results.md from the results files in results/: every table in it is computed here
 from those files, so anyone can check or extend it.
 
-    python benchmarks/results_doc.py            # rewrites docs/results.md
-    python benchmarks/results_doc.py --out -    # prints it
+    python benchmarks/results_doc.py            # rewrites docs/results.md and the README's chart
+    python benchmarks/results_doc.py --out -    # prints it (and leaves the chart alone)
 
 The runs behind the files (commands below) append to them and resume, so the tables grow as
 runs continue; rerun this script afterwards.
@@ -36,6 +36,9 @@ MGSM = Run(
     "-s cot,mcts-step,mcts-mini32,sc --match-tokens --iterations 8 --branch 2 --max-tokens 1024 "
     "--seed 0 -o results/mgsm-demo-1.5b.jsonl --resume",
 )
+CHART = "docs/img/bench-mgsm-demo-1.5b.png"
+"""The README's chart, drawn from the MGSM results (`marco bench report ... --plot`)."""
+
 MGSM_SMALL = Run(
     "results/mgsm-demo.jsonl",
     "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo -d mgsm-en,mgsm-zh --limit 30 -s cot "
@@ -92,7 +95,10 @@ def mgsm_section() -> list[str]:
     out = ["## MGSM on demo-1.5b: chain of thought, self-consistency and the search", ""]
     out += _provenance(MGSM, records)
     out += [
-        f"- re-render: `marco bench report {MGSM.file} --diagnostics`",
+        f"- re-render: `marco bench report {MGSM.file} --diagnostics`; chart: "
+        f"`marco bench report {MGSM.file} --plot {CHART}`",
+        "",
+        f"![Test@1 with 95% intervals, and against tokens]({Path(CHART).relative_to('docs')})",
         "",
         "`sc` samples chains until its generated tokens reach those of `mcts-step` on the same "
         "problem (`--match-tokens`); its name says the most chains any problem took.",
@@ -111,7 +117,8 @@ def mgsm_section() -> list[str]:
         out += ["## The two embedded models on the same problems", ""]
         out += _provenance(MGSM_SMALL, small_records)
         out += [f"- re-render: `marco bench report {MGSM_SMALL.file} {MGSM.file}`", ""]
-        table = comparison_table(compare(small_records, records), "demo", "demo-1.5b")
+        both = [c for c in compare(small_records, records) if c.common]
+        table = comparison_table(both, "demo", "demo-1.5b")
         out.append(render_markdown(table, heading=False))
     return out
 
@@ -164,6 +171,15 @@ def document() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def draw_chart() -> None:
+    from marco_cli.bench import file_label, read_records, summarize
+    from marco_cli.bench.plot import PlotSeries, plot_summaries
+
+    records = read_records(ROOT / MGSM.file)
+    plot_summaries([PlotSeries(file_label(MGSM.file, records), summarize(records))], ROOT / CHART)
+    print(f"drew {CHART}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "results.md"), help="'-': stdout")
@@ -174,6 +190,7 @@ def main() -> None:
     else:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
+        draw_chart()
 
 
 if __name__ == "__main__":
