@@ -101,11 +101,23 @@ def test_coverage_select_modes_auc_and_budget() -> None:
     assert d.within_pairs == 4 and d.auc_within == pytest.approx(2 / 4)
     # pooled: right 0.6, 0.5, 0.7 against wrong 0.9, 0.8, 0.7, 0.4, 0.3
     assert d.auc_pooled == pytest.approx((2 + 2 + 2.5) / 15)  # each right one beats 0.4 and 0.3
+    # same-problem pairs by length (all rollouts have 9 tokens here): none
+    assert d.length_bias is None
     assert d.completed == 2.0 and d.cut == pytest.approx((1 + 0 + 0 + 3) / 4)
     assert d.forced == pytest.approx(1 / 8) and d.distinct == pytest.approx((2 + 2 + 2 + 0) / 4)
     assert d.no_answer == 1 and d.stop_reasons == {"iterations": 3, "max_tokens": 1}
     table = diagnostics_table([d])
+    assert table.rows[0][10] == "–"
     assert table.rows[0][4:8] == ["50.0", "33.3 (n=3)", "50.0 (n=2)", "33.3 (n=3)"]
+
+
+def test_length_bias_compares_longer_and_shorter_rollouts_of_a_problem() -> None:
+    long_high = [dict(rollout(1, "1", 0.9), tokens=300), dict(rollout(2, "2", 0.5), tokens=100)]
+    long_low = [dict(rollout(1, "1", 0.4), tokens=300), dict(rollout(2, "2", 0.6), tokens=100)]
+    tie = [dict(rollout(1, "1", 0.7), tokens=300), dict(rollout(2, "2", 0.7), tokens=100)]
+    records = [record("1", "1", long_high), record("2", "1", long_high), record("3", "1", long_low)]
+    assert diagnose(records)[0].length_bias == pytest.approx(2 / 3)
+    assert diagnose([record("1", "1", tie)])[0].length_bias == 0.5
 
 
 def test_records_without_a_search_are_left_out() -> None:

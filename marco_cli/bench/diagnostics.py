@@ -13,6 +13,9 @@ For each (dataset, search strategy), over first attempts:
   `pooled` compares rollouts across all problems; `within` only pairs from the same problem,
   which is what a final choice needs (a reward that only tells easy problems from hard ones
   scores well pooled and 0.5 within). 0.5 is chance.
+- **Length bias**: over pairs of completed rollouts of the same problem with different lengths, the
+  share where the longer one has the higher reward (ties count half); 0.5 means the reward does not
+  care about length. A mean over tokens drifts up on long paths when their later tokens are easy.
 - **Budget**: completed rollouts per problem, rollouts cut before an answer (by the path's token
   limit or the search budget), the share of completed answers the search had to force, distinct
   answers per problem, problems with no answer, and why searches stopped.
@@ -54,6 +57,8 @@ class SearchDiagnostics:
     auc_within: float | None
     within_pairs: int
     """Correct/incorrect rollout pairs from the same problem behind `auc_within`."""
+    length_bias: float | None
+    """P(the longer of two rollouts of a problem has the higher reward)."""
     completed: float | None
     """Completed rollouts per problem."""
     cut: float | None
@@ -99,6 +104,7 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
         known: dict[str, int] = Counter()
         pooled: tuple[list[float], list[float]] = ([], [])
         within_wins, within_pairs = 0.0, 0
+        longer_wins, length_pairs = 0.0, 0
         completed, cut, forced, distinct = [], [], [], []
         oracle = no_answer = 0
         stops: Counter[str] = Counter()
@@ -116,6 +122,11 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
             if pos and neg:
                 within_pairs += len(pos) * len(neg)
                 within_wins += (rank_auc(pos, neg) or 0.0) * len(pos) * len(neg)
+            for a in rollouts:
+                for b in rollouts:
+                    if a.tokens > b.tokens:
+                        length_pairs += 1
+                        longer_wins += (a.reward > b.reward) + 0.5 * (a.reward == b.reward)
             oracle += any(ok)
             no_answer += not rollouts
             stats = search.get("stats") or {}
@@ -136,6 +147,7 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
                 auc_pooled=rank_auc(*pooled),
                 auc_within=within_wins / within_pairs if within_pairs else None,
                 within_pairs=within_pairs,
+                length_bias=longer_wins / length_pairs if length_pairs else None,
                 completed=_mean(completed),
                 cut=_mean(cut),
                 forced=_mean(forced),

@@ -187,9 +187,10 @@ def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
 def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
     """What the searches did: coverage, each select mode, the reward's AUC, the budget."""
     headers = ["dataset", "strategy", "n", "Test@1 %", "coverage %", "reward %", "visits %"]
-    headers += ["vote %", "AUC pooled", "AUC within (pairs)", "done/problem", "cut/problem"]
+    headers += ["vote %", "AUC pooled", "AUC within (pairs)", "longer wins"]
+    headers += ["done/problem", "cut/problem"]
     headers += ["forced %", "answers/problem", "no answer", "stopped by"]
-    align = ["l", "l"] + ["r"] * 13 + ["l"]
+    align = ["l", "l"] + ["r"] * 14 + ["l"]
     rows = []
     for d in diagnostics:
         modes = []
@@ -201,6 +202,7 @@ def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
         rows.append(
             [d.dataset, d.strategy, str(d.n), _pct(d.accuracy), _pct(d.oracle), *modes]
             + ["–" if d.auc_pooled is None else f"{d.auc_pooled:.2f}", within]
+            + ["–" if d.length_bias is None else f"{d.length_bias:.2f}"]
             + [_num(d.completed), _num(d.cut), _pct(d.forced), _num(d.distinct)]
             + [str(d.no_answer), ", ".join(f"{k} {v}" for k, v in d.stop_reasons.items())]
         )
@@ -208,7 +210,8 @@ def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
         "coverage: some completed rollout is correct (no final choice can do better); "
         "reward/visits/vote: the accuracy each --select mode would have had on the same searches",
         "AUC: P(correct rollout's reward > incorrect one's), 0.5 = chance; pooled over all "
-        "problems, within = pairs from the same problem (what a final choice needs)",
+        "problems, within = pairs from the same problem (what a final choice needs); longer wins: "
+        "P(the longer of two rollouts of a problem has the higher reward), 0.5 = no length bias",
         "done/cut: rollouts per problem that completed an answer / ended without one; forced: "
         "completed answers the search had to ask for",
     ]
