@@ -83,6 +83,6 @@ def llama_server_binary() -> Path:
 def tiny_server(llama_server_binary: Path, tiny_model_path: Path, tmp_path_factory):
     """A real llama-server serving the tiny model on loopback for the session; its URL."""
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    server = remote_server.start_server(llama_server_binary, tiny_model_path, log)
+    server = remote_server.start_server(llama_server_binary, tiny_model_path, log, ctx=16384)
     yield server.url
     server.stop()

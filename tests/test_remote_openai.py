@@ -150,3 +150,33 @@ def test_a_too_long_prompt_refused_by_the_server_is_a_context_error() -> None:
     )  # fmt: skip
     with Stub(routes) as stub, pytest.raises(ContextOverflowError):
         RemoteEngine(stub.url).generate(Request((1,), max_tokens=5))
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from marco_cli.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+ANSWER = "<Thought>\n2 and 3 make 5.\n</Thought>\n<Output>5</Output>"
+
+
+def test_without_logprobs_mcts_fails_at_start_with_one_line(capsys) -> None:
+    routes = vllm(completion(ANSWER, [1, 2], "stop", logprobs=False), logprobs=False)
+    with Stub(routes) as stub:
+        code, out, err = run(capsys, "solve", "--server", stub.url, "--strategy", "mcts", "2+3?")
+    assert code == 1 and out == ""
+    (line,) = err.strip().splitlines()
+    assert "no per-token log-probabilities" in line and "--strategy cot" in line
+    assert "POST /v1/completions" in stub.paths()[-1]  # only the probe: no search ran
+
+
+def test_without_logprobs_cot_still_answers(capsys) -> None:
+    routes = vllm(completion(ANSWER, [1, 2], "stop", logprobs=False), logprobs=False)
+    with Stub(routes) as stub:
+        code, out, err = run(capsys, "solve", "--server", stub.url, "2+3?")
+    assert code == 0, err
+    assert out.strip() == "5"

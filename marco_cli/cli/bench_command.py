@@ -343,7 +343,13 @@ def _math(
             resolved_once.append(resolve_model(settings["model"], reporter=console_reporter()))
         return resolved_once[0]
 
+    # On a server there is no model file here: the served model's name and the server's
+    # address stand for it (no sha256: a server does not publish one).
+    served = open_engine(settings) if settings.get("server") else None
+
     def model_ref() -> ModelRef:
+        if served is not None:
+            return ModelRef(served.model_name, settings["server"], "")
         model = resolved()
         return ModelRef(model.name, str(model.path), model_sha256(model))
 
@@ -381,7 +387,7 @@ def _math(
                     progress.add(ds.name, spec.name, suite.attempts(ds))
         elif settings.get("verbose"):
             progress = PlainProgress(console)
-        engine = open_engine(settings, resolved())
+        engine = served or open_engine(settings, resolved())
         backend = getattr(engine, "backend", "")
         try:
             with contextlib.ExitStack() as stack:

@@ -28,7 +28,9 @@ class LlamaServer:
         # n_ctx here is one slot's context: what a single request may use.
         self.n_ctx = int(settings.get("n_ctx") or props.get("n_ctx") or 0)
         path = str(props.get("model_path") or "")
-        self.model_name = str(props.get("model_alias") or PurePath(path).stem or "llama-server")
+        alias = str(props.get("model_alias") or "")
+        # Without --alias the server names the model by its file path: keep the file's name.
+        self.model_name = (alias if alias != path else "") or PurePath(path).stem or "llama-server"
         self.slots = int(props.get("total_slots") or 1)
         self.has_logprobs = True
         self._bos = self._post("/tokenize", {"content": "", "add_special": True})["tokens"]
