@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,3 +68,33 @@ class Stub:
 
     def paths(self) -> list[str]:
         return [key for key, _, _ in self.requests]
+
+
+LLAMA_SERVER_ROUTES = (
+    ("GET", "/props"),
+    ("POST", "/tokenize"),
+    ("POST", "/detokenize"),
+    ("POST", "/apply-template"),
+    ("POST", "/completion"),
+)
+
+
+def forwarding(server: str, drop: Callable[[str, dict[str, Any]], bool]) -> dict[str, Route]:
+    """Routes that pass llama-server's endpoints on to a real `server`, except the requests
+    `drop(path, body)` picks: for those the connection closes unanswered, as when a server
+    stops mid-run."""
+
+    def route(path: str) -> Route:
+        def answer(body: dict[str, Any]) -> Answer:
+            if drop(path, body):
+                return None
+            data = json.dumps(body).encode() if body else None
+            request = urllib.request.Request(
+                server + path, data=data, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request) as response:
+                return response.status, json.loads(response.read())
+
+        return answer
+
+    return {f"{method} {path}": route(path) for method, path in LLAMA_SERVER_ROUTES}

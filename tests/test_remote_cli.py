@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from remote_stub import Stub, forwarding
 
 from marco_cli.cli import main
 
@@ -75,38 +76,20 @@ def test_bench_runs_on_the_server_and_resumes(capsys, tiny_server: str, tmp_path
 def test_a_server_that_stops_mid_bench_loses_nothing_finished(
     capsys, tiny_server: str, tmp_path: Path
 ) -> None:
-    import urllib.request
+    first: list[list[int]] = []  # the first problem's prompt; its requests all extend it
 
-    from remote_stub import Stub
+    def second_problem(path: str, body: dict) -> bool:
+        if path != "/completion":
+            return False
+        if not first:
+            first.append(body["prompt"])
+        return body["prompt"][: len(first[0])] != first[0]
 
-    def forward(path: str):
-        def route(body):
-            if path == "/completion":
-                first = firsts.setdefault("prompt", body["prompt"])
-                if body["prompt"][: len(first)] != first:
-                    return None  # the second problem: the "server" is gone
-            data = json.dumps(body).encode() if body else None
-            request = urllib.request.Request(
-                tiny_server + path, data=data, headers={"Content-Type": "application/json"}
-            )
-            with urllib.request.urlopen(request) as answer:
-                return answer.status, json.loads(answer.read())
-
-        return route
-
-    firsts: dict[str, list[int]] = {}  # the first problem's prompt; its requests extend it
-    routes = {
-        f"{method} {path}": forward(path)
-        for method, path in [
-            ("GET", "/props"), ("POST", "/tokenize"), ("POST", "/detokenize"),
-            ("POST", "/apply-template"), ("POST", "/completion"),
-        ]
-    }  # fmt: skip
     toy = tmp_path / "toy.tsv"
     toy.write_text("What is 1+1?\t2\nWhat is 2+2?\t4\nWhat is 3+3?\t6\n", encoding="utf-8")
     out_file = tmp_path / "r.jsonl"
     args = ("bench", "-d", str(toy), "-s", "cot", "--max-tokens", "8", "--out", str(out_file))
-    with Stub(routes) as stub:
+    with Stub(forwarding(tiny_server, second_problem)) as stub:
         code, _, err = run(capsys, *args, "--server", stub.url)
     assert code == 1
     lines = [line for line in err.splitlines() if line.startswith("marco: error:")]

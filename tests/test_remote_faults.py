@@ -3,11 +3,15 @@ exit code (1: the server; 2: the input does not fit), and the API key is never s
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from remote_server import free_port, start_server
-from remote_stub import Stub
+from remote_stub import Stub, forwarding
 
 from marco_cli.cli import main
 from marco_cli.engine.base import Request
@@ -62,11 +66,9 @@ def test_503_then_an_answer_succeeds_after_growing_pauses() -> None:
 
 
 def test_a_server_that_drops_the_connection_mid_request(tiny_server: str) -> None:
-    # The real server answers the setup; the completion goes to a stub that hangs up, as a
-    # server that stops mid-run does.
-    engine = RemoteEngine(tiny_server)
-    with Stub({"POST /completion": lambda body: None}) as stub:
-        engine.dialect.client.base_url = stub.url  # type: ignore[attr-defined]
+    # The real server answers everything but completions: those are cut unanswered.
+    with Stub(forwarding(tiny_server, lambda path, body: path == "/completion")) as stub:
+        engine = RemoteEngine(stub.url)
         with pytest.raises(ServerError, match="closed") as exc:
             engine.generate(Request((1, 2, 3), max_tokens=4))
     assert "\n" not in exc.value.message
@@ -109,3 +111,37 @@ def test_the_api_key_is_sent_as_a_bearer_header_and_never_shown(capsys, monkeypa
     _, _, headers = stub.requests[0]
     assert headers["Authorization"] == "Bearer sk-secret-123"
     assert "sk-secret" not in out + err
+
+
+def test_ctrl_c_cuts_the_requests_in_flight() -> None:
+    release = threading.Event()
+    props = {"default_generation_settings": {"n_ctx": 512}, "model_path": "/m/x.gguf"}
+
+    def busy(body: dict) -> tuple[int, dict]:
+        release.wait(30)  # a server busy generating: answers once the test lets it
+        return 200, {}
+
+    routes = {
+        "GET /props": lambda body: (200, props),
+        "POST /tokenize": lambda body: (200, {"tokens": [5]}),
+        "POST /completion": busy,
+    }
+    with Stub(routes) as stub:
+        engine = RemoteEngine(stub.url, parallel=4)
+
+        def interrupt_once_all_are_sent() -> None:
+            while stub.paths().count("POST /completion") < 3:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=interrupt_once_all_are_sent, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            engine.generate_batch([Request((1, 2), max_tokens=4)] * 3)
+        # The connections are closed at once, not waited on: the server has not answered.
+        while engine._client._open and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        assert not engine._client._open and not release.is_set()
+        assert time.monotonic() - started < 5
+        release.set()
+        engine.close()

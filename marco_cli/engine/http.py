@@ -1,21 +1,25 @@
 """JSON over HTTP for the remote engine: one server, retries on overload, one-line errors.
 
-Standard library only (`urllib`), so a remote run needs no extra package. Every failure a user
-meets with servers becomes a `ServerError` whose message names the server and says what to do;
-the API key (`MARCO_API_KEY`) goes into a Bearer header and never into a message.
+Standard library only (`http.client`), so a remote run needs no extra package. Every failure a
+user meets with servers becomes a `ServerError` whose message names the server and says what to
+do; the API key (`MARCO_API_KEY`) goes into a Bearer header and never into a message. The
+connections in flight are kept, so that `cancel` can close them: Ctrl-C then ends the requests
+at once, and the server, seeing its client gone, stops working on them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
 import ssl
+import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from marco_cli.errors import MarcoError
 
@@ -47,8 +51,19 @@ class JsonClient:
     sleep: Callable[[float], None] | None = None
     """How to pause between retries (default time.sleep; tests pass their own)."""
 
+    _open: set[http.client.HTTPConnection] = field(default_factory=set, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ServerError(
+                f"--server takes an http:// or https:// address, e.g. http://host:8080, "
+                f"not {self.base_url!r}"
+            )
+        self._https = parts.scheme == "https"
+        self._host, self._port, self._path = parts.hostname, parts.port, parts.path
 
     def get(self, path: str) -> Any:
         return self.request("GET", path, None)
@@ -65,29 +80,26 @@ class JsonClient:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         for attempt in range(self.retries + 1):
-            request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-            except urllib.error.HTTPError as exc:
-                text = exc.read().decode("utf-8", errors="replace")
-                if exc.code in RETRY_STATUSES and attempt < self.retries:
-                    (self.sleep or time.sleep)(self.backoff * 2**attempt)
-                    continue
-                if exc.code in RETRY_STATUSES:
-                    raise ServerError(
-                        f"the server at {self.base_url} is busy or loading (HTTP {exc.code}) and "
-                        f"still was after {self.retries} retries; try again later"
-                    ) from None
-                raise HttpError(exc.code, text) from None
-            except urllib.error.URLError as exc:
-                raise self._unreachable(exc.reason) from None
+                status, raw = self._send(method, self._path + path, data, headers)
+            except ssl.SSLError as exc:
+                raise self._unreachable(exc) from None
             except TimeoutError:
                 raise ServerError(
                     f"the server at {self.base_url} did not answer within {self.timeout:g} s"
                 ) from None
-            except (ConnectionError, OSError, http.client.HTTPException) as exc:  # cut mid-answer
+            except (OSError, http.client.HTTPException) as exc:  # refused, or cut mid-answer
                 raise self._unreachable(exc) from None
+            if status in RETRY_STATUSES and attempt < self.retries:
+                (self.sleep or time.sleep)(self.backoff * 2**attempt)
+                continue
+            if status in RETRY_STATUSES:
+                raise ServerError(
+                    f"the server at {self.base_url} is busy or loading (HTTP {status}) and "
+                    f"still was after {self.retries} retries; try again later"
+                )
+            if status >= 400:
+                raise HttpError(status, raw.decode("utf-8", errors="replace"))
             try:
                 return json.loads(raw)
             except ValueError:
@@ -97,14 +109,48 @@ class JsonClient:
                 ) from None
         raise AssertionError("unreachable: the loop returns or raises")
 
+    def _send(
+        self, method: str, target: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        connection = kind(self._host, self._port, timeout=self.timeout)
+        with self._lock:
+            self._open.add(connection)
+        try:
+            connection.request(method, target, body=data, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            with self._lock:
+                self._open.discard(connection)
+            connection.close()
+
+    def cancel(self) -> None:
+        """Cut every request in flight: each fails at once in the thread that sent it."""
+        with self._lock:
+            connections = list(self._open)
+        for connection in connections:
+            sock = connection.sock  # read once: the sending thread may close it meanwhile
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    sock.shutdown(socket.SHUT_RDWR)
+
     def _unreachable(self, reason: object) -> ServerError:
         if isinstance(reason, ssl.SSLError):
             what = f"a TLS error ({reason.reason or reason})"
+        elif isinstance(reason, socket.gaierror):
+            what = f"unknown host {self._host!r}"
         elif isinstance(reason, ConnectionRefusedError):
             what = "nothing listening there"
         elif isinstance(reason, TimeoutError):
             what = f"no answer within {self.timeout:g} s"
-        elif isinstance(reason, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
+        elif isinstance(
+            reason,
+            ConnectionResetError
+            | ConnectionAbortedError
+            | BrokenPipeError
+            | http.client.HTTPException,
+        ):
             what = "the connection was closed (did the server stop?)"
         else:
             what = str(getattr(reason, "strerror", None) or reason)

@@ -77,6 +77,7 @@ class RemoteEngine:
         if client is None:
             client = JsonClient(url, api_key=api_key or os.environ.get(API_KEY_ENV) or None)
         self.url = client.base_url
+        self._client = client
         self.dialect = detect(client)
         self.model_name = self.dialect.model_name
         self.n_ctx = self.dialect.n_ctx
@@ -118,9 +119,10 @@ class RemoteEngine:
                 if future.exception() is not None:
                     raise future.exception()  # type: ignore[misc]
             completions = [future.result() for future in futures]
-        except BaseException:  # Ctrl-C too: what has not been sent is never sent
+        except BaseException:  # Ctrl-C too: nothing more is sent, what is in flight is cut
             for future in futures:
                 future.cancel()
+            self._client.cancel()
             raise
         results = []
         for index, completion in enumerate(completions):
