@@ -39,7 +39,7 @@ def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> En
     model is resolved or loaded), else the local model, `resolved` or `settings["model"]`
     resolved now (downloading or assembling it if needed, with notes and progress on stderr)."""
     if settings.get("server"):
-        return _open_remote(settings)
+        return _open_remote(settings, servers(settings)[0])
     from marco_cli.engine.llama import LlamaEngine  # heavy: only when a model is needed
 
     if resolved is None:
@@ -63,10 +63,29 @@ def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> En
     return engine
 
 
-def _open_remote(settings: Settings) -> Engine:
+def servers(settings: Settings) -> list[str]:
+    """The server URLs of `--server URL[,URL...]`."""
+    return [url.strip() for url in str(settings["server"]).split(",") if url.strip()]
+
+
+def open_lanes(settings: Settings, concurrency: int) -> list[Engine]:
+    """One engine per problem in flight on the servers, taken in turn (at least one each)."""
+    urls = servers(settings)
+    engines: list[Engine] = []
+    try:
+        for lane in range(max(concurrency, len(urls))):
+            engines.append(_open_remote(settings, urls[lane % len(urls)]))
+    except BaseException:
+        for engine in engines:
+            engine.close()
+        raise
+    return engines
+
+
+def _open_remote(settings: Settings, url: str) -> Engine:
     from marco_cli.engine.remote import RemoteEngine
 
-    engine = RemoteEngine(settings["server"], parallel=settings["server_parallel"])
+    engine = RemoteEngine(url, parallel=settings["server_parallel"])
     # The confidence reward scores every token by its top-5 log-probabilities.
     if settings.get("strategy") == "mcts" and not engine.has_logprobs:
         engine.close()

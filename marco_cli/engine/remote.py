@@ -149,6 +149,8 @@ class RemoteEngine:
         return results
 
     def close(self) -> None:
+        """Stop: requests not sent are dropped, those in flight are cut."""
+        self._client.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

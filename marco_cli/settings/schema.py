@@ -103,8 +103,9 @@ SCHEMA: tuple[Setting, ...] = (
         "str",
         None,
         "Run on a model server instead of a local model: the base URL of llama.cpp's "
-        "llama-server or an OpenAI-compatible server (vLLM, SGLang), e.g. http://gpu-box:8080; "
-        "MARCO_API_KEY is sent as its API key",
+        "llama-server or an OpenAI-compatible server (vLLM, SGLang), e.g. http://gpu-box:8080 "
+        "(bench: several, comma-separated, share the problems); MARCO_API_KEY is sent as its "
+        "API key",
         env="MARCO_SERVER",
     ),
     Setting(
@@ -112,6 +113,15 @@ SCHEMA: tuple[Setting, ...] = (
         "int",
         8,
         "Most requests in flight at once on --server (match the server's --parallel)",
+        minimum=1,
+    ),
+    Setting(
+        "concurrency",
+        "int",
+        1,
+        "Problems in flight at once (needs --server; several servers share them)",
+        sections=("bench",),
+        commands=("bench",),
         minimum=1,
     ),
     Setting("ctx", "int", 8192, "Context size in tokens", minimum=256),
