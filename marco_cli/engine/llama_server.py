@@ -31,7 +31,6 @@ class LlamaServer:
         alias = str(props.get("model_alias") or "")
         # Without --alias the server names the model by its file path: keep the file's name.
         self.model_name = (alias if alias != path else "") or PurePath(path).stem or "llama-server"
-        self.slots = int(props.get("total_slots") or 1)
         self.has_logprobs = True
         self._bos = self._post("/tokenize", {"content": "", "add_special": True})["tokens"]
         self._plain = self.tokenize("a", special=False)[0]  # see _probe

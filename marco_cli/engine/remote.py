@@ -72,10 +72,9 @@ class RemoteEngine:
         *,
         parallel: int = 8,
         api_key: str | None = None,
-        client: JsonClient | None = None,
     ) -> None:
-        if client is None:
-            client = JsonClient(url, api_key=api_key or os.environ.get(API_KEY_ENV) or None)
+        """`api_key` defaults to the environment's MARCO_API_KEY."""
+        client = JsonClient(url, api_key=api_key or os.environ.get(API_KEY_ENV) or None)
         self.url = client.base_url
         self._client = client
         self.dialect = detect(client)
@@ -144,8 +143,8 @@ class RemoteEngine:
                     prompt_evaluated=completion.prompt_evaluated,
                 )
             )
-        self.stats.batches += 1
-        self.stats.batch_sizes.append(len(requests))  # requests sent together
+        # stats.batches and batch_sizes count model evaluations (tokens per decode call): the
+        # server batches on its side and does not say how, so they stay empty here.
         return results
 
     def close(self) -> None:
