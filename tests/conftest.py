@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import remote_server  # before any test moves XDG_CACHE_HOME (see remote_server)
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +67,22 @@ def demo_model_path(shared_model_cache: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MARCO_CACHE_DIR", str(shared_model_cache))
         return resolve_model("demo").path
+
+
+@pytest.fixture(scope="session")
+def llama_server_binary() -> Path:
+    """The llama-server binary (see tests/remote_server.py); the test skips without one."""
+    binary, reason = remote_server.find_binary()
+    if binary is None:
+        pytest.skip(reason)
+    assert binary.is_file(), f"MARCO_LLAMA_SERVER is not a file: {binary}"
+    return binary
+
+
+@pytest.fixture(scope="session")
+def tiny_server(llama_server_binary: Path, tiny_model_path: Path, tmp_path_factory):
+    """A real llama-server serving the tiny model on loopback for the session; its URL."""
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    server = remote_server.start_server(llama_server_binary, tiny_model_path, log, ctx=16384)
+    yield server.url
+    server.stop()

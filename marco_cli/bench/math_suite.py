@@ -66,9 +66,13 @@ class MathSuite:
         return len(dataset.problems) * self.options.samples
 
     def run(
-        self, engine: Any, on_progress: Callable[[AttemptDone], None] | None = None
+        self,
+        engine: Any,
+        on_progress: Callable[[AttemptDone], None] | None = None,
+        lanes: Sequence[Any] = (),
     ) -> BenchOutcome:
-        """Run every attempt the results file does not hold yet."""
+        """Run every attempt the results file does not hold yet (with `lanes`, more engines:
+        one problem in flight on each, see `run_bench`)."""
         return run_bench(
             engine,
             self.datasets,
@@ -78,6 +82,7 @@ class MathSuite:
             prompts=self.prompts,
             model=self.model,
             on_progress=on_progress,
+            lanes=lanes,
         )
 
     def summaries(self, outcome: BenchOutcome) -> list[Summary]:

@@ -15,9 +15,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -345,8 +348,12 @@ def run_bench(
     model: ModelRef,
     solve_fn: SolveFn | None = None,
     on_progress: Callable[[AttemptDone], None] | None = None,
+    lanes: Sequence[Any] = (),
 ) -> BenchOutcome:
     """Run every missing attempt, appending a record per attempt to `store`.
+
+    With `lanes` (more engines, e.g. on servers), one problem runs on each engine at a time;
+    records are still appended one by one, by this thread, as they finish.
 
     Records already in `store` (without an error) are skipped, so a run can be resumed; a
     record with an error (e.g. a question too long for the context) is retried. KeyboardInterrupt
@@ -378,7 +385,12 @@ def run_bench(
                     if store.done(key):
                         outcome.skipped += 1
                         tally[spec].add(store.get(key), True, on_progress)
-        for problem in ds.problems:
+
+        def attempts(
+            problem: Problem, lane: Any, ds: Dataset = ds
+        ) -> Iterator[tuple[StrategySpec, dict[str, Any]]]:
+            """The missing attempts of one problem, in order, on one engine."""
+            mine: dict[tuple[str, str, str, int], dict[str, Any]] = {}
             for spec in run_order:
                 for sample in range(options.samples):
                     key = (ds.name, problem.id, spec.name, sample)
@@ -386,9 +398,11 @@ def run_bench(
                         continue
                     target = None
                     if spec.chains and match is not None:
-                        target = store.get((ds.name, problem.id, match.name, sample))
+                        other = (ds.name, problem.id, match.name, sample)
+                        # With problems in flight the store may not hold it yet: ours does.
+                        target = mine.get(other) or store.get(other)
                     record = _attempt(
-                        engine,
+                        lane,
                         ds,
                         problem,
                         spec,
@@ -400,10 +414,23 @@ def run_bench(
                         solve_fn,
                         target,
                     )
-                    store.append(record)
-                    outcome.new += 1
-                    outcome.errors += bool(record.get("error"))
-                    tally[spec].add(record, False, on_progress)
+                    mine[key] = record
+                    yield spec, record
+
+        def keep(
+            spec: StrategySpec, record: dict[str, Any], tally: dict[Any, _Tally] = tally
+        ) -> None:
+            store.append(record)
+            outcome.new += 1
+            outcome.errors += bool(record.get("error"))
+            tally[spec].add(record, False, on_progress)
+
+        if lanes:
+            _run_in_lanes(ds.problems, [engine, *lanes], attempts, keep)
+        else:
+            for problem in ds.problems:
+                for spec, record in attempts(problem, engine):
+                    keep(spec, record)
     keys = {
         (ds.name, p.id, spec.name, s)
         for ds in datasets
@@ -415,6 +442,58 @@ def run_bench(
         r for r in store if (r["dataset"], r["id"], r["strategy"], int(r.get("sample", 0))) in keys
     ]
     return outcome
+
+
+def _run_in_lanes(
+    problems: Sequence[Problem],
+    engines: Sequence[Any],
+    attempts: Callable[[Problem, Any], Iterator[tuple[StrategySpec, dict[str, Any]]]],
+    keep: Callable[[StrategySpec, dict[str, Any]], None],
+) -> None:
+    """Run the problems with one in flight per engine; `keep` each record in this thread.
+
+    A failure or Ctrl-C stops the lanes after their current attempt (what is in flight is cut
+    when the caller closes the engines); every record finished before it is kept first.
+    """
+    free: queue.Queue[Any] = queue.Queue()
+    for lane in engines:
+        free.put(lane)
+    done: queue.Queue[tuple[StrategySpec, dict[str, Any]]] = queue.Queue()
+    stop = threading.Event()
+
+    def work(problem: Problem) -> None:
+        if stop.is_set():
+            return
+        lane = free.get()
+        try:
+            for spec, record in attempts(problem, lane):
+                done.put((spec, record))
+                if stop.is_set():
+                    return
+        finally:
+            free.put(lane)
+
+    pool = ThreadPoolExecutor(max_workers=len(engines), thread_name_prefix="marco-bench")
+    futures = [pool.submit(work, problem) for problem in problems]
+    try:
+        while True:
+            try:
+                keep(*done.get(timeout=0.05))
+                continue
+            except queue.Empty:
+                pass
+            failed = next((f for f in futures if f.done() and f.exception()), None)
+            if failed is not None:
+                raise failed.exception()  # type: ignore[misc]
+            if all(f.done() for f in futures) and done.empty():
+                break
+    except BaseException:
+        stop.set()
+        while not done.empty():  # finished before the failure: kept
+            keep(*done.get())
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 @dataclass

@@ -330,7 +330,7 @@ def _math(
 ) -> int:
     from marco_cli.bench import BenchOptions, ModelRef, paired
     from marco_cli.bench.math_suite import prepare_math_suite
-    from marco_cli.cli.session import open_engine, solve_prompts
+    from marco_cli.cli.session import open_engine, open_lanes, solve_prompts
     from marco_cli.models import ResolvedModel, model_sha256, resolve_model
     from marco_cli.ui.bench_progress import BenchProgress, PlainProgress
     from marco_cli.ui.model_progress import console_reporter
@@ -343,7 +343,16 @@ def _math(
             resolved_once.append(resolve_model(settings["model"], reporter=console_reporter()))
         return resolved_once[0]
 
+    concurrency = settings["concurrency"]
+    if concurrency > 1 and not settings.get("server"):
+        raise UsageError("--concurrency needs --server: a local model runs one problem at a time")
+    # On a server there is no model file here: the served model's name and the server's
+    # address stand for it (no sha256: a server does not publish one).
+    served = open_lanes(settings, concurrency) if settings.get("server") else []
+
     def model_ref() -> ModelRef:
+        if served:
+            return ModelRef(served[0].model_name, settings["server"], "")
         model = resolved()
         return ModelRef(model.name, str(model.path), model_sha256(model))
 
@@ -381,14 +390,14 @@ def _math(
                     progress.add(ds.name, spec.name, suite.attempts(ds))
         elif settings.get("verbose"):
             progress = PlainProgress(console)
-        engine = open_engine(settings, resolved())
+        engine = served[0] if served else open_engine(settings, resolved())
         backend = getattr(engine, "backend", "")
         try:
             with contextlib.ExitStack() as stack:
                 stack.enter_context(_sigterm_as_interrupt())
                 if isinstance(progress, BenchProgress):
                     stack.enter_context(progress)
-                outcome = suite.run(engine, on_progress=progress)
+                outcome = suite.run(engine, on_progress=progress, lanes=served[1:])
         except (KeyboardInterrupt, Interrupted):
             note(
                 f"interrupted; {len(suite.store)} records are safe in {suite.path}: run the "
@@ -396,7 +405,8 @@ def _math(
             )
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         finally:
-            engine.close()
+            for lane in [engine, *served[1:]]:
+                lane.close()
     finally:
         suite.close()
 

@@ -7,6 +7,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from marco_cli.engine.base import Engine
+from marco_cli.errors import ModelError
 from marco_cli.models import ResolvedModel, resolve_model
 from marco_cli.prompts import (
     SolvePrompts,
@@ -34,8 +35,11 @@ def _prompts_dir(settings: Settings) -> Path | None:
 
 
 def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> Engine:
-    """Load the model: `resolved`, or `settings["model"]` resolved now (downloading or
-    assembling it if needed, with notes and progress on stderr)."""
+    """The engine of a command: the server at `settings["server"]` when one is set (no local
+    model is resolved or loaded), else the local model, `resolved` or `settings["model"]`
+    resolved now (downloading or assembling it if needed, with notes and progress on stderr)."""
+    if settings.get("server"):
+        return _open_remote(settings, servers(settings)[0])
     from marco_cli.engine.llama import LlamaEngine  # heavy: only when a model is needed
 
     if resolved is None:
@@ -56,4 +60,43 @@ def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> En
         )
     if verbose:
         console.print(f"model: {engine.model_name} ({resolved.path}); {engine.backend}")
+    return engine
+
+
+def servers(settings: Settings) -> list[str]:
+    """The server URLs of `--server URL[,URL...]`."""
+    return [url.strip() for url in str(settings["server"]).split(",") if url.strip()]
+
+
+def open_lanes(settings: Settings, concurrency: int) -> list[Engine]:
+    """One engine per problem in flight on the servers, taken in turn (at least one each)."""
+    urls = servers(settings)
+    engines: list[Engine] = []
+    try:
+        for lane in range(max(concurrency, len(urls))):
+            engines.append(_open_remote(settings, urls[lane % len(urls)]))
+    except BaseException:
+        for engine in engines:
+            engine.close()
+        raise
+    return engines
+
+
+def _open_remote(settings: Settings, url: str) -> Engine:
+    from marco_cli.engine.remote import RemoteEngine
+
+    engine = RemoteEngine(url, parallel=settings["server_parallel"])
+    # The confidence reward scores every token by its top-5 log-probabilities.
+    if settings.get("strategy") == "mcts" and not engine.has_logprobs:
+        engine.close()
+        raise ModelError(
+            f"the server at {engine.url} returns no per-token log-probabilities, which the mcts "
+            "reward needs; use --strategy cot, or serve the model with llama-server or vLLM"
+        )
+    if settings.get("verbose"):
+        stderr_console().print(
+            f"model: {engine.model_name} on {engine.backend}; context {engine.n_ctx} tokens",
+            markup=False,
+            highlight=False,
+        )
     return engine

@@ -6,27 +6,19 @@ and renders them itself (`llama_chat_apply_template`, no Jinja interpreter). A m
 template is missing or not recognised is refused when it loads: prompting it in another
 model's format would quietly give wrong answers.
 
-Message text must stay text: a user's "<|im_end|>" must not end their turn. So a chat is
-rendered twice, once as it is and once with a placeholder in place of each message; the
-placeholders separate the template's own text (tokenized with control tokens parsed) from the
-messages (tokenized as plain text).
+Message text must stay text: see `chat_segments`.
 """
 
 from __future__ import annotations
 
 import ctypes
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import llama_cpp as lc
 
+from marco_cli.engine.chat_segments import Segment, split_chat
 from marco_cli.errors import ModelError
-
-# Record separators never occur in a template's own text, and a template that trims message
-# text keeps them (they are not whitespace).
-_PLACEHOLDER = "\x1emarco-message-{}\x1e"
-_PLACEHOLDERS = re.compile("\x1emarco-message-([0-9]+)\x1e")
 
 # One chat with every role, to check that a template renders and to tell which one it is.
 _PROBE = (
@@ -40,14 +32,6 @@ _UNSUPPORTED_HINT = (
     "use a GGUF of a chat model whose template llama.cpp knows "
     "(ChatML, Llama 3, Gemma, Mistral, Phi, ...)"
 )
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A run of rendered prompt text: the template's own, or (part of) one message's."""
-
-    text: str
-    is_message: bool
 
 
 @dataclass(frozen=True)
@@ -80,40 +64,12 @@ class ChatTemplate:
     def segments(self, messages: Sequence[dict[str, str]]) -> list[Segment]:
         """The prompt of `messages` ending with the assistant turn opened, split into the
         template's text and the messages' text (as the template placed it)."""
-        rendered = _render(self.source, messages)
-        placeholders = [
-            {"role": m["role"], "content": _PLACEHOLDER.format(i)} for i, m in enumerate(messages)
-        ]
-        marked = _render(self.source, placeholders)
-        if rendered is None or marked is None:
-            raise ModelError(f"llama.cpp could not apply the chat template of {self.label}")
-        # marked alternates template text and placeholder numbers: [text, n, text, ..., text]
-        pieces = _PLACEHOLDERS.split(marked)
-        segments: list[Segment] = []
-        at = 0
-        for i, piece in enumerate(pieces):
-            if i % 2 == 0:
-                text = piece if rendered.startswith(piece, at) else None
-            else:
-                text = _placed_message(rendered, at, messages[int(piece)]["content"], pieces[i + 1])
-            if text is None:
-                raise ModelError(
-                    f"the chat template of {self.label} ({self.name}) changes message text in a "
-                    f"way marco cannot follow; {_UNSUPPORTED_HINT}"
-                )
-            if text:
-                segments.append(Segment(text, is_message=i % 2 == 1))
-            at += len(text)
-        return segments
-
-
-def _placed_message(rendered: str, at: int, content: str, following: str) -> str | None:
-    """The message text as the template wrote it at `at`: as given, or trimmed (Llama 3 and
-    Gemma templates trim); None when neither is followed by the template's next text."""
-    for text in (content, content.strip()):
-        if rendered.startswith(text + following, at):
-            return text
-    return None
+        return split_chat(
+            lambda chat: _render(self.source, chat),
+            messages,
+            f"{self.label} ({self.name})",
+            _UNSUPPORTED_HINT,
+        )
 
 
 def _render(template: bytes, messages: Sequence[dict[str, str]]) -> str | None:

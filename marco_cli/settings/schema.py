@@ -98,6 +98,32 @@ SCHEMA: tuple[Setting, ...] = (
     Setting(
         "n_gpu_layers", "int", -1, "Layers to offload to the GPU: -1 all, 0 CPU only", minimum=-1
     ),
+    Setting(
+        "server",
+        "str",
+        None,
+        "Run on a model server instead of a local model: the base URL of llama.cpp's "
+        "llama-server or an OpenAI-compatible server (vLLM, SGLang), e.g. http://gpu-box:8080 "
+        "(bench: several, comma-separated, share the problems); MARCO_API_KEY is sent as its "
+        "API key",
+        env="MARCO_SERVER",
+    ),
+    Setting(
+        "server_parallel",
+        "int",
+        8,
+        "Most requests in flight at once on --server (match the server's --parallel)",
+        minimum=1,
+    ),
+    Setting(
+        "concurrency",
+        "int",
+        1,
+        "Problems in flight at once (needs --server; several servers share them)",
+        sections=("bench",),
+        commands=("bench",),
+        minimum=1,
+    ),
     Setting("ctx", "int", 8192, "Context size in tokens", minimum=256),
     Setting("threads", "int", None, "CPU threads", minimum=1, default_text="all cores"),
     Setting("prompts", "path", None, "Folder with your own prompts/*.yaml files"),
