@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -16,3 +17,9 @@ def mgsm_dir() -> Path | None:
 
 
 MGSM_MISSING = "MGSM data folder ../shared/data/mgsm is absent (or set MARCO_MGSM_DIR)"
+
+
+def write_results(path: Path, records: list[dict]) -> Path:
+    """A results file holding `records`, one JSON line each."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path

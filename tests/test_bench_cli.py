@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bench_helpers import write_results
 
 from marco_cli.bench.store import ResultStore, read_records
 from marco_cli.cli import main
@@ -45,11 +46,6 @@ def rec(pid: int, strategy: str, correct: bool, model: str, **extra) -> dict:
         "model": {"name": model, "file": "x", "sha256": "0"},
         **extra,
     }
-
-
-def write_results(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
 
 
 # --- bench report --------------------------------------------------------------------------------

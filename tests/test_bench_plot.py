@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
 
 import pytest
+from bench_helpers import write_results
 
 from marco_cli.cli import main
 
@@ -27,11 +27,6 @@ def rec(pid: int, strategy: str, correct: bool, model: str, gen: int) -> dict:
         "reward": None,
         "model": {"name": model, "file": "x", "sha256": "0"},
     }
-
-
-def write_results(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

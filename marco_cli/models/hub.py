@@ -120,8 +120,7 @@ def hf_download(spec: ModelSpec, *, unreachable: str, on_note: Callable[[str], N
     except LocalEntryNotFoundError:
         raise HubUnreachable(unreachable) from None
     except HfHubHTTPError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"downloading {spec.label} failed: {first}") from None
+        raise ModelError(f"downloading {spec.label} failed: {_first_line(exc)}") from None
     except Exception as exc:  # the network boundary: one line instead of a traceback
         if _is_connection_error(exc):
             raise HubUnreachable(unreachable) from None
@@ -129,6 +128,12 @@ def hf_download(spec: ModelSpec, *, unreachable: str, on_note: Callable[[str], N
             raise ModelError(f"downloading {spec.label} failed: {exc}") from None
         raise
     return Path(path)
+
+
+def _first_line(exc: Exception) -> str:
+    """An HTTP error in one line: the hub's messages run over several."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -193,8 +198,7 @@ def hf_repo_files(repo: str, revision: str | None, *, unreachable: str) -> list[
     except RevisionNotFoundError:
         raise ModelError(f"revision {revision!r} not found in {repo}") from None
     except HfHubHTTPError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"listing the files of {repo} failed: {first}") from None
+        raise ModelError(f"listing the files of {repo} failed: {_first_line(exc)}") from None
     except Exception as exc:  # the network boundary: one line instead of a traceback
         if _is_connection_error(exc):
             raise HubUnreachable(unreachable) from None
