@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 import remote_server  # before any test moves XDG_CACHE_HOME (see remote_server)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A test run started in the background by a script (`pytest &`) inherits SIGINT ignored, and
+    # the Ctrl-C tests would never see their interrupt, here or in the marco processes they start
+    # (a handler, unlike SIG_IGN, is not inherited: they start with SIGINT at its default).
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
