@@ -42,7 +42,10 @@ CHART = "docs/img/bench-mgsm-demo-1.5b.png"
 MGSM_SMALL = Run(
     "results/mgsm-demo.jsonl",
     "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo -d mgsm-en,mgsm-zh --limit 30 -s cot "
-    "--max-tokens 1024 --seed 0 -o results/mgsm-demo.jsonl --resume",
+    "--max-tokens 1024 --seed 0 -o results/mgsm-demo.jsonl --resume`, then the search on the same "
+    "file: `MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo -d mgsm-en --limit 30 "
+    "-s cot,mcts-step --iterations 8 --branch 2 --max-tokens 1024 --seed 0 "
+    "-o results/mgsm-demo.jsonl --resume",
 )
 SLANG = [
     Run(
@@ -120,6 +123,10 @@ def mgsm_section() -> list[str]:
         both = [c for c in compare(small_records, records) if c.common]
         table = comparison_table(both, "demo", "demo-1.5b")
         out.append(render_markdown(table, heading=False))
+        found = diagnose(small_records)
+        if found:
+            out += ["### Search diagnostics of demo, to set beside demo-1.5b's", ""]
+            out.append(render_markdown(diagnostics_table(found), heading=False))
     return out
 
 
