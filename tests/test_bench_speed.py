@@ -132,3 +132,27 @@ def test_speed_measurement_reports_both_speeds_and_the_ratio():
     data = report.to_json()
     assert {"speedup", "cpu_speedup", "eval_ratio", "meets_targets"} <= set(data)
     assert any("speedup" in line for line in report.lines())
+    assert report.mean_batch is not None and data["mean_decode_batch"] == round(
+        report.mean_batch, 2
+    )
+
+
+def test_a_server_that_does_not_say_how_it_batched_shows_unknown_not_zero():
+    import dataclasses
+
+    from marco_cli.bench.search_speed import SpeedReport
+
+    fields = {f.name: 0 for f in dataclasses.fields(SpeedReport)}
+    report = SpeedReport(
+        **{
+            **fields,
+            "batch_sizes": [],
+            "pair_speedups": [],
+            "model": "m",
+            "backend": "server",
+            "action": "step",
+            "stop_reason": "x",
+        }
+    )
+    assert report.mean_batch is None and report.to_json()["mean_decode_batch"] is None
+    assert any(line.endswith("mean decode batch unknown") for line in report.lines())

@@ -86,8 +86,13 @@ class SpeedReport:
         return self.evaluated / self.unique if self.unique else 0.0
 
     @property
-    def mean_batch(self) -> float:
-        return sum(self.batch_sizes) / len(self.batch_sizes) if self.batch_sizes else 0.0
+    def mean_batch(self) -> float | None:
+        """Sequences per decode call; None when the engine cannot tell (a server batches alone)."""
+        return sum(self.batch_sizes) / len(self.batch_sizes) if self.batch_sizes else None
+
+    @property
+    def mean_batch_text(self) -> str:
+        return "unknown" if self.mean_batch is None else f"{self.mean_batch:.2f}"
 
     def meets_targets(self) -> bool:
         return self.eval_ratio <= EVAL_RATIO_TARGET and self.speedup >= SPEEDUP_TARGET
@@ -102,7 +107,7 @@ class SpeedReport:
             speedup=round(self.speedup, 3),
             cpu_speedup=round(self.cpu_speedup, 3),
             eval_ratio=round(self.eval_ratio, 4),
-            mean_decode_batch=round(self.mean_batch, 2),
+            mean_decode_batch=None if self.mean_batch is None else round(self.mean_batch, 2),
             targets={"eval_ratio_max": EVAL_RATIO_TARGET, "speedup_min": SPEEDUP_TARGET},
             meets_targets=self.meets_targets(),
         )
@@ -122,7 +127,7 @@ class SpeedReport:
             f"speedup      {self.speedup:.2f}x wall, {self.cpu_speedup:.2f}x cpu "
             f"(target >= {SPEEDUP_TARGET}x); per pair: {pairs}",
             f"evaluated    {self.evaluated} / {self.unique} unique tokens = {self.eval_ratio:.3f} "
-            f"(target <= {EVAL_RATIO_TARGET}); mean decode batch {self.mean_batch:.2f} tokens",
+            f"(target <= {EVAL_RATIO_TARGET}); mean decode batch {self.mean_batch_text}",
             f"result       {'meets' if self.meets_targets() else 'misses'} the targets",
         ]
 

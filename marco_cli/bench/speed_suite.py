@@ -237,7 +237,7 @@ def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite spee
             f"{result.tree_eval_ratio:.3f}",
             f"tree tokens: {report.evaluated} evaluated / "
             f"{report.unique - result.prompt_tokens} unique (prompt cached beforehand); "
-            f"mean decode batch {report.mean_batch:.2f}",
+            f"mean decode batch {report.mean_batch_text}",
         ],
         ["peak memory", f"{result.peak_rss_mib:,.0f} MiB", "max RSS of this process"],
     ]
