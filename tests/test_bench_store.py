@@ -40,6 +40,22 @@ def test_append_and_read_back(tmp_path: Path) -> None:
     assert records[0]["schema"] == 1
 
 
+def test_a_file_replaced_or_deleted_under_the_run_gets_the_next_records(tmp_path: Path) -> None:
+    # `git stash` / `git stash pop`, or an editor saving a copy, puts a new file at the path: the
+    # records must go on landing where the user looks, not into the unlinked old file.
+    path = tmp_path / "r.jsonl"
+    with ResultStore(path) as store:
+        store.append(rec(1))
+        copy = tmp_path / "copy.jsonl"
+        copy.write_bytes(path.read_bytes())
+        os.replace(copy, path)
+        store.append(rec(2))
+        assert [r["id"] for r in read_records(path)] == ["1", "2"]
+        path.unlink()
+        store.append(rec(3))
+    assert [r["id"] for r in read_records(path)] == ["3"]
+
+
 def test_existing_file_needs_resume(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     with ResultStore(path) as store:

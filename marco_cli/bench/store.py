@@ -200,6 +200,19 @@ class ResultStore:
     def __len__(self) -> int:
         return len(self.records)
 
+    def _follow_path(self) -> None:
+        """Write to the file the path names now. When it was replaced under the run (a `git
+        stash`, an editor saving a copy, `mv`), records appended to the old file would vanish
+        with it; the lock file is separate and stays held."""
+        assert self._fd is not None
+        try:
+            same = os.path.samestat(os.stat(self.path), os.fstat(self._fd))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(self._fd)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
     def append(self, record: dict[str, Any]) -> None:
         """Write one record durably (one write, then fsync)."""
         if self._fd is None:
@@ -208,6 +221,7 @@ class ResultStore:
         key = record_key(record)
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
         data = (line + "\n").encode()
+        self._follow_path()
         start = os.fstat(self._fd).st_size
         try:
             view = memoryview(data)
