@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 CHUNK = 8 * 1024 * 1024
 """How much of a big file is read at a time."""
@@ -26,12 +27,18 @@ def _store_path() -> Path:
     return cache_dir() / "sha256.json"
 
 
+def _records() -> dict[str, Any]:
+    """What earlier processes recorded: path -> {"size", "mtime_ns", "sha256"}."""
+    try:
+        records = json.loads(_store_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
 def _stored(key: tuple[str, int, int]) -> str | None:
     """The digest recorded for `key` by an earlier process, if the record still matches."""
-    try:
-        record = json.loads(_store_path().read_text(encoding="utf-8")).get(key[0])
-    except (OSError, ValueError, AttributeError):
-        return None
+    record = _records().get(key[0])
     if isinstance(record, dict) and [record.get("size"), record.get("mtime_ns")] == list(key[1:]):
         digest = record.get("sha256")
         return digest if isinstance(digest, str) else None
@@ -42,12 +49,7 @@ def _store(key: tuple[str, int, int], digest: str) -> None:
     """Record a digest for later processes. Written through a temporary file renamed into place;
     two processes storing at once can lose one record, which only costs one more hashing."""
     store = _store_path()
-    try:
-        records = json.loads(store.read_text(encoding="utf-8"))
-        if not isinstance(records, dict):
-            records = {}
-    except (OSError, ValueError):
-        records = {}
+    records = _records()
     records[key[0]] = {"size": key[1], "mtime_ns": key[2], "sha256": digest}
     # Records of deleted files would pile up otherwise.
     records = {path: rec for path, rec in records.items() if os.path.exists(path)}

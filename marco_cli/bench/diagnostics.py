@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from marco_cli.answers import answers_match, extract_answer
+from marco_cli.bench.stats import mean_of
 from marco_cli.search import SELECT_MODES, RolloutRecord, max_reward, vote_winner
 
 __all__ = ["SearchDiagnostics", "diagnose", "rank_auc"]
@@ -85,10 +86,6 @@ def _chosen(search: dict[str, Any], rollouts: list[RolloutRecord]) -> dict[str, 
     if not rollouts:
         return {}
     return {"reward": max_reward(rollouts), "vote": vote_winner(rollouts)}
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
@@ -148,10 +145,10 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
                 auc_within=within_wins / within_pairs if within_pairs else None,
                 within_pairs=within_pairs,
                 length_bias=longer_wins / length_pairs if length_pairs else None,
-                completed=_mean(completed),
-                cut=_mean(cut),
-                forced=_mean(forced),
-                distinct=_mean(distinct),
+                completed=mean_of(completed),
+                cut=mean_of(cut),
+                forced=mean_of(forced),
+                distinct=mean_of(distinct),
                 no_answer=no_answer,
                 stop_reasons=dict(stops.most_common()),
             )

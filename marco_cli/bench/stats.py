@@ -100,7 +100,8 @@ class Summary:
         return asdict(self)
 
 
-def _mean(values: Iterable[float | None]) -> float | None:
+def mean_of(values: Iterable[float | None]) -> float | None:
+    """The mean of the values that are not None; None when there are none."""
     items = [v for v in values if v is not None]
     return sum(items) / len(items) if items else None
 
@@ -145,11 +146,11 @@ def _summarize_group(dataset: str, strategy: str, records: list[dict[str, Any]])
         attempts=len(records),
         incomplete=sum(1 for r in records if r.get("complete") is False),
         errors=sum(1 for r in records if r.get("error")),
-        mean_generated=_mean(r.get("generated_tokens") for r in records),
-        mean_evaluated=_mean(r.get("evaluated_tokens") for r in records),
-        mean_seconds=_mean(r.get("seconds") for r in records),
+        mean_generated=mean_of(r.get("generated_tokens") for r in records),
+        mean_evaluated=mean_of(r.get("evaluated_tokens") for r in records),
+        mean_seconds=mean_of(r.get("seconds") for r in records),
         tokens_per_second=generated / seconds if seconds > 0 else None,
-        mean_reward=_mean(r.get("reward") for r in records),
+        mean_reward=mean_of(r.get("reward") for r in records),
         paper=PAPER_MGSM.get((dataset, strategy)),
     )
 
