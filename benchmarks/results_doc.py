@@ -63,6 +63,7 @@ def _sha256(path: Path) -> str:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
+    """A slang results file (bench results go through `read_records`)."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -86,6 +87,7 @@ def mgsm_section() -> list[str]:
         diagnostics_table,
         paired,
         paired_table,
+        read_records,
         render_markdown,
         summarize,
         summary_table,
@@ -94,7 +96,7 @@ def mgsm_section() -> list[str]:
     path = ROOT / MGSM.file
     if not path.is_file():
         return []
-    records = _records(path)
+    records = read_records(path)
     out = ["## MGSM on demo-1.5b: chain of thought, self-consistency and the search", ""]
     out += _provenance(MGSM, records)
     out += [
@@ -116,7 +118,7 @@ def mgsm_section() -> list[str]:
         out.append(render_markdown(table, heading=False))
     small = ROOT / MGSM_SMALL.file
     if small.is_file():
-        small_records = _records(small)
+        small_records = read_records(small)
         out += ["## The two embedded models on the same problems", ""]
         out += _provenance(MGSM_SMALL, small_records)
         out += [f"- re-render: `marco bench report {MGSM_SMALL.file} {MGSM.file}`", ""]
