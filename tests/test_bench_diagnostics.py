@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from test_bench_sc import run_suite
 
-from marco_cli.bench import BenchOptions, diagnose, diagnostics_table, rank_auc, read_records
+from marco_cli.bench import (
+    BenchOptions,
+    compare_rewards,
+    diagnose,
+    diagnostics_table,
+    rank_auc,
+    read_records,
+    rewards_table,
+)
 
 
 def rollout(node: int, answer: str, reward: float, closed: bool = True) -> dict:
@@ -120,6 +128,31 @@ def test_length_bias_compares_longer_and_shorter_rollouts_of_a_problem() -> None
     assert diagnose([record("1", "1", tie)])[0].length_bias == 0.5
 
 
+def test_rewards_rescore_the_same_rollouts_from_their_confidences() -> None:
+    # the right answer's path is long and sure with one unsure token; the wrong one is short
+    right = dict(rollout(1, "7", 0.0), tokens=10, confidences=[0.99] * 9 + [0.1])
+    wrong = dict(rollout(2, "5", 0.0), tokens=4, confidences=[0.8, 0.8, 0.8, 0.8, None])
+    records = [
+        record("1", "7", [right, wrong], choices={"reward": 0}),
+        # no confidences stored (an older record): left out of the comparison
+        record("2", "7", [rollout(1, "7", 0.9)], choices={"reward": 0}),
+        # no rollout completed: counts as a wrong answer for every reward
+        record("3", "1", [], choices={}),
+    ]
+    found = {d.reward: d for d in compare_rewards(records)}
+    assert set(found) == {"confidence", "confidence-geo", "confidence-low"}
+    assert all(d.n == 2 and d.within_pairs == 1 for d in found.values())
+    # the mean, 0.901 against 0.8: the right (longer) path wins
+    assert found["confidence"].accuracy == 0.5 and found["confidence"].auc_within == 1.0
+    assert found["confidence"].length_bias == 1.0
+    # the geometric mean (0.79) and the lowest tenth (0.1) let its unsure token decide
+    for name in ("confidence-geo", "confidence-low"):
+        assert found[name].accuracy == 0.0 and found[name].auc_within == 0.0
+    table = rewards_table(list(found.values()))
+    assert [row[2] for row in table.rows] == ["confidence", "confidence-geo", "confidence-low"]
+    assert table.rows[0][4:] == ["50.0", "1.00 (1)", "1.00"]
+
+
 def test_records_without_a_search_are_left_out() -> None:
     assert (
         diagnose(
@@ -169,3 +202,8 @@ def test_diagnostics_of_a_real_search_run(tiny_engine, tmp_path: Path) -> None:
     data = json.loads(out.stdout)
     assert [x["strategy"] for x in data["diagnostics"]] == ["mcts-mini32"]
     assert data["diagnostics"][0]["n"] == 2
+    # every reward re-scores the run's searches; the run's own one chooses what the search chose
+    rescored = {x["reward"]: x for x in data["rewards"]}
+    assert set(rescored) == {"confidence", "confidence-geo", "confidence-low"}
+    assert rescored["confidence"]["n"] == 2
+    assert rescored["confidence"]["accuracy"] == d.accuracy

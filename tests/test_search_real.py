@@ -13,7 +13,7 @@ from marco_cli.engine.base import Request
 from marco_cli.prompts import load_solve_prompts
 from marco_cli.reasoning import ReasoningTask, SolveOptions, question_tokens, solve
 from marco_cli.response import parse_response
-from marco_cli.search import SearchConfig, run_mcts
+from marco_cli.search import PathSample, SearchConfig, get_reward, run_mcts
 
 PROMPTS = load_solve_prompts()
 
@@ -114,6 +114,26 @@ def test_the_search_holds_the_chain_of_thought_as_its_greedy_path(fresh_engine):
     tokens = tree.generated_tokens(node.id) + (node.rollout.tokens if node.rollout else [])
     chain = parse_response(PROMPTS.assistant_prefix + fresh_engine.detokenize(tokens))
     assert cot.thought and (chain.thought, chain.answer) == (cot.thought, cot.answer)
+
+
+@pytest.mark.tiny
+@pytest.mark.parametrize("name", ["confidence-geo", "confidence-low"])
+def test_the_chosen_reward_scores_every_rollout(fresh_engine, name):
+    result = tiny_search(fresh_engine, iterations=4, reward=name)
+    reward, paper = get_reward(name), get_reward("confidence")
+    rolled = [n for n in result.tree if n.rollout is not None]
+    assert rolled
+    differ = 0
+    for node in rolled:
+        sample = PathSample(
+            scores=result.tree.path_scores(node.id) + node.rollout.scores,
+            text="",
+            answer=node.rollout.answer,
+            closed=node.rollout.closed,
+        )
+        assert node.rollout.value == pytest.approx(reward.value(sample))
+        differ += node.rollout.value != pytest.approx(paper.value(sample))
+    assert differ  # the random model's paths are not uniformly sure: the rewards disagree
 
 
 @pytest.mark.tiny

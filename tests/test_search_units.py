@@ -68,6 +68,27 @@ def test_confidence_reward_is_the_mean_over_chosen_tokens_only():
     assert reward.value(PathSample(scores=[None], text="", answer=None, closed=False)) == 0.0
 
 
+def test_confidence_variants_weigh_unsure_tokens_more():
+    sure = [0.95] * 40
+    unsure = sure[:-4] + [0.05] * 4  # 4 unsure tokens among 40
+    geo, low = get_reward("confidence-geo"), get_reward("confidence-low")
+    paper = get_reward("confidence")
+
+    def sample(scores):
+        return PathSample(scores=scores + [None], text="", answer="1", closed=True)
+
+    assert geo.value(sample(sure)) == pytest.approx(0.95)
+    assert geo.value(sample(unsure)) == pytest.approx(0.95**0.9 * 0.05**0.1)
+    # the lowest tenth of 40 tokens is exactly the 4 unsure ones
+    assert low.value(sample(unsure)) == pytest.approx(0.05)
+    assert low.value(sample([0.5, 0.9])) == 0.5  # at least one token
+    for reward in (geo, low):
+        assert reward.value(PathSample(scores=[None], text="", answer=None, closed=False)) == 0.0
+        # the unsure path loses more than under the paper's mean
+        drop = 1 - reward.value(sample(unsure)) / reward.value(sample(sure))
+        assert drop > 1 - paper.value(sample(unsure)) / paper.value(sample(sure))
+
+
 def test_unknown_reward_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown reward"):
         get_reward("oracle")

@@ -291,7 +291,7 @@ def test_fixed_value_sets_are_checked_in_the_file(tmp_path: Path, text: str, exp
     assert expected in usage_error(write_config(tmp_path, text))
 
 
-@pytest.mark.parametrize("key", ["strategy", "action", "reward"])
+@pytest.mark.parametrize("key", ["strategy", "action"])
 def test_bench_refuses_the_keys_it_never_read(tmp_path: Path, key: str) -> None:
     message = usage_error(write_config(tmp_path, f"bench:\n  {key}: x\n"))
     assert message.startswith(f"{tmp_path / 'config.yaml'}:2: unknown key `bench.{key}`: ")

@@ -26,7 +26,13 @@ from marco_cli.bench.datasets import (
     read_problems,
     select_problems,
 )
-from marco_cli.bench.diagnostics import SearchDiagnostics, diagnose, rank_auc
+from marco_cli.bench.diagnostics import (
+    RewardDiagnostics,
+    SearchDiagnostics,
+    compare_rewards,
+    diagnose,
+    rank_auc,
+)
 from marco_cli.bench.report import (
     TextTable,
     comparison_table,
@@ -35,6 +41,7 @@ from marco_cli.bench.report import (
     markdown_report,
     paired_table,
     render_markdown,
+    rewards_table,
     summary_table,
 )
 from marco_cli.bench.runner import (
@@ -81,6 +88,7 @@ __all__ = [
     "Problem",
     "ResultStore",
     "ResultsLockedError",
+    "RewardDiagnostics",
     "SearchDiagnostics",
     "StrategySpec",
     "Summary",
@@ -90,6 +98,7 @@ __all__ = [
     "chrf_corpus",
     "chrf_sentence",
     "compare",
+    "compare_rewards",
     "comparison_table",
     "default_results_path",
     "diagnose",
@@ -111,6 +120,7 @@ __all__ = [
     "read_records",
     "record_key",
     "render_markdown",
+    "rewards_table",
     "run_bench",
     "select_problems",
     "solve_options_for",

@@ -16,6 +16,10 @@ For each (dataset, search strategy), over first attempts:
 - **Length bias**: over pairs of completed rollouts of the same problem with different lengths, the
   share where the longer one has the higher reward (ties count half); 0.5 means the reward does not
   care about length. A mean over tokens drifts up on long paths when their later tokens are easy.
+- **Rewards re-scored** (`compare_rewards`): every reward in `REWARDS` applied to the same
+  completed rollouts through their stored per-token confidences — which answer `--select reward`
+  would have taken with it, its AUC and length bias. The tree itself was grown with the run's own
+  reward, so this compares final choices on the same searches, not whole searches.
 - **Budget**: completed rollouts per problem, rollouts cut before an answer (by the path's token
   limit or the search budget), the share of completed answers the search had to force, distinct
   answers per problem, problems with no answer, and why searches stopped.
@@ -23,6 +27,7 @@ For each (dataset, search strategy), over first attempts:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,9 +35,17 @@ from typing import Any
 
 from marco_cli.answers import answers_match, extract_answer
 from marco_cli.bench.stats import mean_of
-from marco_cli.search import SELECT_MODES, RolloutRecord, max_reward, vote_winner
+from marco_cli.search import (
+    REWARDS,
+    SELECT_MODES,
+    PathSample,
+    RolloutRecord,
+    get_reward,
+    max_reward,
+    vote_winner,
+)
 
-__all__ = ["SearchDiagnostics", "diagnose", "rank_auc"]
+__all__ = ["RewardDiagnostics", "SearchDiagnostics", "compare_rewards", "diagnose", "rank_auc"]
 
 
 def rank_auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
@@ -75,6 +88,63 @@ class SearchDiagnostics:
         return asdict(self)
 
 
+@dataclass
+class _Ranking:
+    """How rewards rank rollouts, added up problem by problem: the AUCs and the length bias."""
+
+    positives: list[float] = field(default_factory=list)
+    negatives: list[float] = field(default_factory=list)
+    within_wins: float = 0.0
+    within_pairs: int = 0
+    longer_wins: float = 0.0
+    length_pairs: int = 0
+
+    def add(self, rollouts: Sequence[RolloutRecord], ok: Sequence[bool]) -> None:
+        """One problem's completed rollouts and whether each is correct."""
+        pos = [c.reward for c, good in zip(rollouts, ok, strict=True) if good]
+        neg = [c.reward for c, good in zip(rollouts, ok, strict=True) if not good]
+        self.positives.extend(pos)
+        self.negatives.extend(neg)
+        if pos and neg:
+            self.within_pairs += len(pos) * len(neg)
+            self.within_wins += (rank_auc(pos, neg) or 0.0) * len(pos) * len(neg)
+        for a in rollouts:
+            for b in rollouts:
+                if a.tokens > b.tokens:
+                    self.length_pairs += 1
+                    self.longer_wins += (a.reward > b.reward) + 0.5 * (a.reward == b.reward)
+
+    @property
+    def auc_pooled(self) -> float | None:
+        return rank_auc(self.positives, self.negatives)
+
+    @property
+    def auc_within(self) -> float | None:
+        return self.within_wins / self.within_pairs if self.within_pairs else None
+
+    @property
+    def length_bias(self) -> float | None:
+        return self.longer_wins / self.length_pairs if self.length_pairs else None
+
+
+@dataclass(frozen=True)
+class RewardDiagnostics:
+    dataset: str
+    strategy: str
+    reward: str
+    n: int
+    """Problems whose searches recorded their rollouts' confidences (first attempt)."""
+    accuracy: float | None
+    """Test@1 had `--select reward` chosen by this reward; a search without a completed
+    rollout counts as wrong."""
+    auc_within: float | None
+    within_pairs: int
+    length_bias: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def _correct(rollout: RolloutRecord, reference: str) -> bool:
     return answers_match(extract_answer(rollout.answer), reference)
 
@@ -88,42 +158,82 @@ def _chosen(search: dict[str, Any], rollouts: list[RolloutRecord]) -> dict[str, 
     return {"reward": max_reward(rollouts), "vote": vote_winner(rollouts)}
 
 
-def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
-    """One entry per (dataset, strategy) whose records carry a search, in first-seen order."""
+def _searches(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """First attempts that carry a search, by (dataset, strategy) in first-seen order."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         if isinstance(r.get("search"), dict) and int(r.get("sample", 0)) == 0:
             groups[(str(r["dataset"]), str(r["strategy"]))].append(r)
+    return groups
+
+
+def _rollouts(record: dict[str, Any]) -> list[RolloutRecord]:
+    return [RolloutRecord.from_json(c) for c in record["search"].get("completed") or []]
+
+
+def compare_rewards(records: Iterable[dict[str, Any]]) -> list[RewardDiagnostics]:
+    """Every reward on the same completed rollouts, per (dataset, strategy); only searches
+    written with per-token confidences (and `choices`, recorded since the same version) count."""
     out = []
-    for (dataset, strategy), group in groups.items():
+    for (dataset, strategy), group in _searches(records).items():
+        searches = []
+        for r in group:
+            rollouts = _rollouts(r)
+            if "choices" in r["search"] and all(c.confidences for c in rollouts):
+                searches.append((rollouts, str(r["reference"])))
+        if not searches:
+            continue
+        for name in REWARDS:
+            reward = get_reward(name)
+            ranking = _Ranking()
+            right = 0
+            for rollouts, reference in searches:
+                # Records keep no text, so rewards that read it cannot be re-scored here; the
+                # confidence rewards read only the scores.
+                scored = [
+                    dataclasses.replace(
+                        c,
+                        reward=reward.value(PathSample(c.confidences, "", c.answer, c.closed)),
+                    )
+                    for c in rollouts
+                ]
+                ok = [_correct(c, reference) for c in scored]
+                ranking.add(scored, ok)
+                right += bool(scored) and _correct(max_reward(scored), reference)
+            out.append(
+                RewardDiagnostics(
+                    dataset=dataset,
+                    strategy=strategy,
+                    reward=name,
+                    n=len(searches),
+                    accuracy=right / len(searches),
+                    auc_within=ranking.auc_within,
+                    within_pairs=ranking.within_pairs,
+                    length_bias=ranking.length_bias,
+                )
+            )
+    return out
+
+
+def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
+    """One entry per (dataset, strategy) whose records carry a search, in first-seen order."""
+    out = []
+    for (dataset, strategy), group in _searches(records).items():
         n = len(group)
         right: dict[str, int] = Counter()
         known: dict[str, int] = Counter()
-        pooled: tuple[list[float], list[float]] = ([], [])
-        within_wins, within_pairs = 0.0, 0
-        longer_wins, length_pairs = 0.0, 0
+        ranking = _Ranking()
         completed, cut, forced, distinct = [], [], [], []
         oracle = no_answer = 0
         stops: Counter[str] = Counter()
         for r in group:
             search, reference = r["search"], str(r["reference"])
-            rollouts = [RolloutRecord.from_json(c) for c in search.get("completed") or []]
+            rollouts = _rollouts(r)
             ok = [_correct(c, reference) for c in rollouts]
             for mode, chosen in _chosen(search, rollouts).items():
                 known[mode] += 1
                 right[mode] += _correct(chosen, reference)
-            pos = [c.reward for c, good in zip(rollouts, ok, strict=True) if good]
-            neg = [c.reward for c, good in zip(rollouts, ok, strict=True) if not good]
-            pooled[0].extend(pos)
-            pooled[1].extend(neg)
-            if pos and neg:
-                within_pairs += len(pos) * len(neg)
-                within_wins += (rank_auc(pos, neg) or 0.0) * len(pos) * len(neg)
-            for a in rollouts:
-                for b in rollouts:
-                    if a.tokens > b.tokens:
-                        length_pairs += 1
-                        longer_wins += (a.reward > b.reward) + 0.5 * (a.reward == b.reward)
+            ranking.add(rollouts, ok)
             oracle += any(ok)
             no_answer += not rollouts
             stats = search.get("stats") or {}
@@ -141,10 +251,10 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
                 oracle=oracle / n,
                 select={m: (right[m] / known[m] if known[m] else None) for m in SELECT_MODES},
                 select_n={m: known[m] for m in SELECT_MODES},
-                auc_pooled=rank_auc(*pooled),
-                auc_within=within_wins / within_pairs if within_pairs else None,
-                within_pairs=within_pairs,
-                length_bias=longer_wins / length_pairs if length_pairs else None,
+                auc_pooled=ranking.auc_pooled,
+                auc_within=ranking.auc_within,
+                within_pairs=ranking.within_pairs,
+                length_bias=ranking.length_bias,
                 completed=mean_of(completed),
                 cut=mean_of(cut),
                 forced=mean_of(forced),

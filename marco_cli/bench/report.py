@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marco_cli.bench.diagnostics import SearchDiagnostics
+from marco_cli.bench.diagnostics import RewardDiagnostics, SearchDiagnostics
 from marco_cli.bench.stats import Comparison, Paired, Summary
 
 __all__ = [
     "TextTable",
     "comparison_table",
     "diagnostics_table",
+    "rewards_table",
     "file_label",
     "markdown_report",
     "paired_table",
@@ -216,6 +217,24 @@ def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
         "completed answers the search had to ask for",
     ]
     return TextTable("search diagnostics", headers, rows, align, notes)
+
+
+def rewards_table(found: Sequence[RewardDiagnostics]) -> TextTable:
+    """Each reward applied to the same stored rollouts: its choice's Test@1, AUC, length bias."""
+    headers = ["dataset", "strategy", "reward", "n", "Test@1 % (its choice)"]
+    headers += ["AUC within (pairs)", "longer wins"]
+    rows = [
+        [d.dataset, d.strategy, d.reward, str(d.n), _pct(d.accuracy)]
+        + ["–" if d.auc_within is None else f"{d.auc_within:.2f} ({d.within_pairs})"]
+        + ["–" if d.length_bias is None else f"{d.length_bias:.2f}"]
+        for d in found
+    ]
+    notes = [
+        "every --reward re-scores the same completed rollouts from their stored token "
+        "confidences; the trees were grown with the run's own reward, so this compares final "
+        "choices, not whole searches; n: searches that stored confidences"
+    ]
+    return TextTable("rewards re-scored", headers, rows, ["l", "l", "l"] + ["r"] * 4, notes)
 
 
 def _escape(cell: str) -> str:

@@ -167,13 +167,14 @@ def report_command(
         typer.Option(
             "--diagnostics",
             help="Also show what the searches did: coverage, each --select mode, the reward's "
-            "AUC, how the budget was spent.",
+            "AUC, how the budget was spent, and every --reward re-scored on the same rollouts.",
         ),
     ] = False,
 ) -> None:
     """Re-render the summary table of a results file, or compare two files (e.g. two models)."""
     from marco_cli.bench import (
         compare,
+        compare_rewards,
         comparison_table,
         diagnose,
         diagnostics_table,
@@ -182,6 +183,7 @@ def report_command(
         paired_table,
         read_records,
         render_markdown,
+        rewards_table,
         summarize,
         summary_table,
     )
@@ -200,9 +202,13 @@ def report_command(
         }
         if diagnostics:
             found = diagnose(left)
+            rescored = compare_rewards(left)
             if found:
                 tables.append(diagnostics_table(found))
+            if rescored:
+                tables.append(rewards_table(rescored))
             data["diagnostics"] = [d.to_json() for d in found]
+            data["rewards"] = [d.to_json() for d in rescored]
     else:
         right = read_records(other)
         a, b = file_label(results, left), file_label(other, right)

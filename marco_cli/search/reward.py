@@ -17,6 +17,11 @@ The confidence reward of a path is v = mean of c_i over the path's *generated* t
 from the end of the prompt to the end of the rollout that the model chose. Forced tokens — the
 reflection phrase inserted by the search — have no log-probabilities of the model's own choosing
 and are left out of both the sum and the count.
+
+Two variants score the same numbers differently (`--reward confidence-geo|confidence-low`); the
+paper's mean rises on long paths whose later tokens are easy, and both variants weigh the unsure
+tokens more. `marco bench report FILE --diagnostics` re-scores a run's stored rollouts with every
+reward, so they can be compared on the same searches.
 """
 
 from __future__ import annotations
@@ -63,22 +68,55 @@ class Reward(Protocol):
         ...
 
 
+def _model_scores(path: PathSample) -> list[float]:
+    """The confidences of the tokens the model chose (forced tokens left out)."""
+    return [score for score in path.scores if score is not None]
+
+
 class ConfidenceReward:
     """The paper's reward: the mean confidence of the path's generated tokens (0 for none)."""
 
     name = "confidence"
 
     def value(self, path: PathSample) -> float:
-        total = 0.0
-        count = 0
-        for score in path.scores:
-            if score is not None:
-                total += score
-                count += 1
-        return total / count if count else 0.0
+        scores = _model_scores(path)
+        return sum(scores) / len(scores) if scores else 0.0
 
 
-REWARDS: dict[str, type] = {"confidence": ConfidenceReward}
+class GeometricConfidenceReward:
+    """The geometric mean of the confidences, exp(mean log c_i): an unsure token pulls a path
+    down far more than under the arithmetic mean (c = 0.1 costs log 0.1 = -2.3, not 0.1)."""
+
+    name = "confidence-geo"
+
+    def value(self, path: PathSample) -> float:
+        scores = _model_scores(path)
+        if not scores:
+            return 0.0
+        # A confidence of 0 can only come from an underflow; floor it so the log is defined.
+        return math.exp(sum(math.log(max(s, 1e-9)) for s in scores) / len(scores))
+
+
+class LowConfidenceReward:
+    """The mean of the lowest tenth of the confidences (at least one): a path is as good as its
+    least certain tokens; the many easy tokens of a long path do not count."""
+
+    name = "confidence-low"
+    share = 0.1
+
+    def value(self, path: PathSample) -> float:
+        scores = sorted(_model_scores(path))
+        if not scores:
+            return 0.0
+        lowest = scores[: max(1, int(len(scores) * self.share))]
+        return sum(lowest) / len(lowest)
+
+
+REWARDS: dict[str, type] = {
+    "confidence": ConfidenceReward,
+    "confidence-geo": GeometricConfidenceReward,
+    "confidence-low": LowConfidenceReward,
+}
 
 
 def get_reward(name: str) -> Reward:

@@ -251,10 +251,11 @@ SCHEMA: tuple[Setting, ...] = (
         "reward",
         "str",
         "confidence",
-        "mcts: path reward",
-        ("solve",),
-        ("solve",),
-        choices=("confidence",),
+        "mcts: path reward from the token confidences: their mean (the paper's), their geometric "
+        "mean, or the mean of their lowest tenth",
+        _SEARCHING,
+        _SEARCHING,
+        choices=("confidence", "confidence-geo", "confidence-low"),
     ),
     Setting(
         "search_tokens",
@@ -345,7 +346,6 @@ _NOT_KEYS = {
     "(e.g. cot,mcts-mini32)",
     ("bench", "action"): "bench names strategy and action together in --strategies "
     "(e.g. cot,mcts-mini32)",
-    ("bench", "reward"): "bench's searches use the confidence reward, the only one",
 }
 """Keys that a section once accepted without reading them, and where the setting lives now."""
 
