@@ -33,7 +33,7 @@ class Run:
 MGSM = Run(
     "results/mgsm-demo-1.5b.jsonl",
     "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo-1.5b -d mgsm-en,mgsm-zh --limit 30 "
-    "-s cot,mcts-step,mcts-mini32,sc --match-tokens --iterations 8 --branch 2 --max-tokens 1024 "
+    "-s cot,mcts-step,mcts-mini32,sc,mcts-step-reflect --match-tokens --iterations 8 --branch 2 --max-tokens 1024 "
     "--seed 0 -o results/mgsm-demo-1.5b.jsonl --resume",
 )
 CHART = "docs/img/bench-mgsm-demo-1.5b.png"
@@ -82,6 +82,7 @@ def _provenance(run: Run, records: list[dict[str, Any]]) -> list[str]:
 def mgsm_section() -> list[str]:
     from marco_cli.bench import (
         compare,
+        compare_rewards,
         comparison_table,
         diagnose,
         diagnostics_table,
@@ -89,6 +90,7 @@ def mgsm_section() -> list[str]:
         paired_table,
         read_records,
         render_markdown,
+        rewards_table,
         summarize,
         summary_table,
     )
@@ -106,13 +108,16 @@ def mgsm_section() -> list[str]:
         f"![Test@1 with 95% intervals, and against tokens]({Path(CHART).relative_to('docs')})",
         "",
         "`sc` samples chains until its generated tokens reach those of `mcts-step` on the same "
-        "problem (`--match-tokens`); its name says the most chains any problem took.",
+        "problem (`--match-tokens`); its name says the most chains any problem took. "
+        "`mcts-step-reflect` is the paper's search with its reflection phrase; it was added to "
+        "the run after problem 20 of MGSM-en, so it ran on the first 20 later, resuming.",
         "",
     ]
     for table in (
         summary_table(summarize(records), title="Accuracy and cost"),
         paired_table(paired(records), title="Paired: McNemar's exact test"),
         diagnostics_table(diagnose(records)),
+        rewards_table(compare_rewards(records)),
     ):
         out += [f"### {table.title[:1].upper()}{table.title[1:]}", ""]
         out.append(render_markdown(table, heading=False))

@@ -128,6 +128,29 @@ def test_length_bias_compares_longer_and_shorter_rollouts_of_a_problem() -> None
     assert diagnose([record("1", "1", tie)])[0].length_bias == 0.5
 
 
+def test_self_consistency_gets_coverage_and_distinct_answers_of_its_chains() -> None:
+    def sc(pid: str, reference: str, answers: list, correct: bool) -> dict:
+        return {
+            "dataset": "toy",
+            "id": pid,
+            "strategy": "sc-5",
+            "sample": 0,
+            "reference": reference,
+            "correct": correct,
+            "sc": {"answers": answers},
+        }
+
+    records = [
+        sc("1", "7", ["7", "5", "5"], False),  # covered, the vote lost it
+        sc("2", "3", ["3", "3", None, "3"], True),
+        sc("3", "1", [None, None], False),
+    ]
+    (d,) = diagnose(records + [record("1", "7", [rollout(1, "7", 0.9)], choices={"reward": 0})])[1:]
+    assert (d.strategy, d.n, d.accuracy, d.oracle) == ("sc-5", 3, 1 / 3, 2 / 3)
+    assert d.completed == 3.0 and d.distinct == 1.0 and d.no_answer == 1
+    assert d.auc_within is None and d.select_n == {"reward": 0, "visits": 0, "vote": 0}
+
+
 def test_rewards_rescore_the_same_rollouts_from_their_confidences() -> None:
     # the right answer's path is long and sure with one unsure token; the wrong one is short
     right = dict(rollout(1, "7", 0.0), tokens=10, confidences=[0.99] * 9 + [0.1])

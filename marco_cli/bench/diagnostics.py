@@ -2,6 +2,8 @@
 
 For each (dataset, search strategy), over first attempts:
 - **Coverage** (`oracle`): the share of problems where at least one completed rollout is correct.
+  Self-consistency (`sc`) gets a row too, its chains taken as its candidates: coverage, chains
+  (as `completed`) and distinct answers at the same tokens as a search.
   No final choice can beat it; when it is far above the chosen answer's accuracy, the choice is
   what loses, when it is close to it, the tree lacks candidates.
 - **Select modes**: the accuracy each `--select` mode would have had on the same searches (the
@@ -158,13 +160,46 @@ def _chosen(search: dict[str, Any], rollouts: list[RolloutRecord]) -> dict[str, 
     return {"reward": max_reward(rollouts), "vote": vote_winner(rollouts)}
 
 
-def _searches(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """First attempts that carry a search, by (dataset, strategy) in first-seen order."""
+def _searches(
+    records: Iterable[dict[str, Any]], kind: str = "search"
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """First attempts that carry a `kind` part ("search", or "sc" for self-consistency), by
+    (dataset, strategy) in first-seen order."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
-        if isinstance(r.get("search"), dict) and int(r.get("sample", 0)) == 0:
+        if isinstance(r.get(kind), dict) and int(r.get("sample", 0)) == 0:
             groups[(str(r["dataset"]), str(r["strategy"]))].append(r)
     return groups
+
+
+def _chains(dataset: str, strategy: str, group: list[dict[str, Any]]) -> SearchDiagnostics:
+    """Self-consistency's row: its chains are its candidates, so coverage and distinct answers
+    compare with a search's at the same tokens; the rest is a search's alone."""
+    covered, distinct, chains = 0, [], []
+    for r in group:
+        answers = r["sc"].get("answers") or []
+        covered += any(answers_match(extract_answer(a or ""), str(r["reference"])) for a in answers)
+        distinct.append(len({a for a in answers if a}))
+        chains.append(len(answers))
+    n = len(group)
+    return SearchDiagnostics(
+        dataset=dataset,
+        strategy=strategy,
+        n=n,
+        accuracy=sum(bool(r.get("correct")) for r in group) / n,
+        oracle=covered / n,
+        select={m: None for m in SELECT_MODES},
+        select_n={m: 0 for m in SELECT_MODES},
+        auc_pooled=None,
+        auc_within=None,
+        within_pairs=0,
+        length_bias=None,
+        completed=mean_of(chains),
+        cut=None,
+        forced=None,
+        distinct=mean_of(distinct),
+        no_answer=sum(not any(r["sc"].get("answers") or []) for r in group),
+    )
 
 
 def _rollouts(record: dict[str, Any]) -> list[RolloutRecord]:
@@ -216,7 +251,9 @@ def compare_rewards(records: Iterable[dict[str, Any]]) -> list[RewardDiagnostics
 
 
 def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
-    """One entry per (dataset, strategy) whose records carry a search, in first-seen order."""
+    """One entry per (dataset, strategy) whose records carry a search, in first-seen order,
+    then one per self-consistency strategy (its chains taken as its candidates)."""
+    records = list(records)
     out = []
     for (dataset, strategy), group in _searches(records).items():
         n = len(group)
@@ -263,4 +300,6 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
                 stop_reasons=dict(stops.most_common()),
             )
         )
+    sc = _searches(records, "sc")
+    out += [_chains(dataset, strategy, group) for (dataset, strategy), group in sc.items()]
     return out

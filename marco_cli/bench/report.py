@@ -213,8 +213,8 @@ def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
         "AUC: P(correct rollout's reward > incorrect one's), 0.5 = chance; pooled over all "
         "problems, within = pairs from the same problem (what a final choice needs); longer wins: "
         "P(the longer of two rollouts of a problem has the higher reward), 0.5 = no length bias",
-        "done/cut: rollouts per problem that completed an answer / ended without one; forced: "
-        "completed answers the search had to ask for",
+        "done/cut: rollouts per problem that completed an answer / ended without one (sc: its "
+        "chains); forced: completed answers the search had to ask for",
     ]
     return TextTable("search diagnostics", headers, rows, align, notes)
 
