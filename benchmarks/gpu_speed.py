@@ -14,6 +14,7 @@ engine offloaded every layer. The model's weights are random: real speed, no acc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -33,6 +34,8 @@ RANDOM_NOTE = (
     "Random weights (a qwen2 GGUF of Qwen2-7B's shape written by tests/tiny_model.py, quantized "
     "to Q4_K_M): the speeds are real, the text is gibberish and no accuracy is measured."
 )
+LOAD_REPORT = re.compile(r"offloaded \d+/\d+ layers|model buffer size|KV buffer size|CUDA\d")
+"""The lines of llama.cpp's load log that say where the model went."""
 SPEEDUP_TARGET = 4.0
 """Issue 12's target on the GPU: MCTS effective tokens/s at least 4x single decode."""
 
@@ -89,10 +92,12 @@ def gpu_memory() -> dict[str, Any] | None:
     }
 
 
-def offload(backend: str) -> tuple[int, int]:
-    """Offloaded and offloadable layers from the engine's `backend` text (0/0 on the CPU)."""
-    match = re.match(r"GPU offload: (\d+)/(\d+) layers", backend)
-    return (int(match[1]), int(match[2])) if match else (0, 0)
+def offload(load_report: list[str]) -> tuple[int, int]:
+    """Offloaded and offloadable layers, from llama.cpp's load report (0/0 when it says none)."""
+    for line in load_report:
+        if match := re.search(r"offloaded (\d+)/(\d+) layers to GPU", line):
+            return int(match[1]), int(match[2])
+    return 0, 0
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -104,30 +109,41 @@ def bench(args: argparse.Namespace) -> int:
     from marco_cli.prompts import load_solve_prompts
 
     label = "gpu" if args.n_gpu_layers != 0 else "cpu"
-    engine = LlamaEngine(args.model, n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers)
-    system_info = llama_cpp.llama_print_system_info().decode()
-    done, offloadable = offload(engine.backend)
-    cuda = "CUDA" in system_info
-    print(f"[{label}] {engine.model_name}: {engine.backend}\n[{label}] llama.cpp: {system_info}")
-    if args.expect_gpu and not (cuda and offloadable and done == offloadable):
-        # Checked before measuring: minutes of GPU time are not spent on a CPU build.
-        print(f"[{label}] NOT OFFLOADED to a CUDA GPU: {engine.backend}")
-        engine.close()
-        return 1
-    try:
-        result = run_speed_suite(
-            engine,
-            load_solve_prompts(),
-            decode_tokens=args.decode_tokens,
-            search={"max_tokens": args.search_tokens},
-            batch_sizes=BATCH_SIZES,
-            on_step=lambda step: print(f"[{label}] measuring: {step}", flush=True),
+    args.out.mkdir(parents=True, exist_ok=True)
+    log_path = args.out / f"llama-{label}.log"
+    # llama.cpp's own log (a verbose engine writes it to stderr) goes to a file: its load report
+    # says where the layers went and which buffers the weights are in.
+    with log_path.open("w") as log, contextlib.redirect_stderr(log):
+        engine = LlamaEngine(
+            args.model, n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers, verbose=True
         )
-        print(f"[{label}] measuring: prompt of {args.prompt_tokens} tokens", flush=True)
-        prompt = prompt_speed(engine, args.prompt_tokens)
-        memory = gpu_memory() if label == "gpu" else None
-    finally:
-        engine.close()
+        try:
+            log.flush()
+            loaded = [line.strip() for line in log_path.read_text().splitlines()]
+            loaded = [line for line in loaded if LOAD_REPORT.search(line)]
+            system_info = llama_cpp.llama_print_system_info().decode()
+            done, offloadable = offload(loaded)
+            cuda = "CUDA" in system_info
+            print(f"[{label}] {engine.model_name}: {engine.backend}")
+            print(f"[{label}] llama.cpp: {system_info}")
+            print("\n".join(f"[{label}] llama.cpp: {line}" for line in loaded))
+            if args.expect_gpu and not (cuda and offloadable and done == offloadable):
+                # Checked before measuring: GPU time is not spent on a CPU build.
+                print(f"[{label}] NOT OFFLOADED to a CUDA GPU ({done}/{offloadable} layers)")
+                return 1
+            result = run_speed_suite(
+                engine,
+                load_solve_prompts(),
+                decode_tokens=args.decode_tokens,
+                search={"max_tokens": args.search_tokens},
+                batch_sizes=BATCH_SIZES,
+                on_step=lambda step: print(f"[{label}] measuring: {step}", flush=True),
+            )
+            print(f"[{label}] measuring: prompt of {args.prompt_tokens} tokens", flush=True)
+            prompt = prompt_speed(engine, args.prompt_tokens)
+            memory = gpu_memory() if label == "gpu" else None
+        finally:
+            engine.close()
     table = speed_table(result, f"speed suite, {label} ({args.model.name})")
     markdown = render_markdown(table)
     print(markdown)
@@ -136,6 +152,8 @@ def bench(args: argparse.Namespace) -> int:
         "label": label,
         "model_file": args.model.name,
         "n_gpu_layers": args.n_gpu_layers,
+        "engine_backend": result.backend,
+        "llama_load_report": loaded,
         "offloaded_layers": [done, offloadable],
         "system_info": system_info,
         "cuda": cuda,
@@ -146,7 +164,6 @@ def bench(args: argparse.Namespace) -> int:
         "gpu_memory": memory,
         "table_markdown": markdown,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"speed-{label}.json").write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
