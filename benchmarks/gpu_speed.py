@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the model writer lives with the tests
 BATCH_SIZES = (2, 4, 8, 16)
 PROMPT_TOKENS = 2048
 RANDOM_NOTE = (
-    "Random weights (a qwen2 GGUF of Qwen2-7B's shape written by tests/tiny_model.py, quantized "
-    "to Q4_K_M): the speeds are real, the text is gibberish and no accuracy is measured."
+    "Random weights ({model}: a qwen2 GGUF written by tests/tiny_model.py, quantized to Q4_K_M): "
+    "the speeds are real, the text is gibberish and no accuracy is measured."
 )
 LOAD_REPORT = re.compile(r"offloaded \d+/\d+ layers|model buffer size|KV buffer size|CUDA\d")
 """The lines of llama.cpp's load log that say where the model went."""
@@ -217,12 +217,14 @@ def report(args: argparse.Namespace) -> int:
         if (path := args.out / f"speed-{label}.json").exists()
     }
     gpu, cpu = records.get("gpu"), records.get("cpu")
+    models = sorted({record["suite"]["model"] for record in records.values()})
+    note = RANDOM_NOTE.format(model=", ".join(models))
     memory = (gpu or {}).get("gpu_memory") or {}
     machine = memory.get("name") or "no GPU (dry run)"
     lines = [
         f"# marco on {machine}, {datetime.date.today().isoformat()}",
         "",
-        RANDOM_NOTE,
+        note,
         "",
         "| measurement | GPU (all layers) | CPU (--n-gpu-layers 0) |",
         "|:---|---:|---:|",
@@ -241,7 +243,7 @@ def report(args: argparse.Namespace) -> int:
         ]
     lines += [record["table_markdown"] for record in records.values()]
     (args.out / "gpu-bench.md").write_text("\n".join(lines))
-    summary = {"machine": machine, "note": RANDOM_NOTE, "runs": records}
+    summary = {"machine": machine, "note": note, "runs": records}
     (args.out / "gpu-bench.json").write_text(json.dumps(summary, indent=2) + "\n")
     print("\n".join(lines))
     return 0 if records else 1
