@@ -168,6 +168,16 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _memory_text(memory: dict[str, Any] | None) -> str:
+    # Inside a container nvidia-smi may not map processes to this pid: the whole GPU's use then,
+    # on a machine that runs nothing else.
+    if not memory:
+        return "–"
+    if memory["process_mib"]:
+        return f"{memory['process_mib']:,} MiB"
+    return f"{memory['device_used_mib']:,} MiB (whole GPU) of {memory['total_mib']:,}"
+
+
 def _column(record: dict[str, Any] | None) -> list[str]:
     if record is None:
         return ["not measured"] * 13
@@ -191,7 +201,7 @@ def _column(record: dict[str, Any] | None) -> list[str]:
         f"{search['search_tokens_per_second']:.1f}",
         f"{search['speedup']:.2f}×",
         f"{suite['tree_eval_ratio']:.3f}",
-        f"{memory['process_mib']} MiB" if memory and memory["process_mib"] else "–",
+        _memory_text(memory),
         f"{record['decode_tokens'] or 256} / {record['search_tokens']}",
     ]
 

@@ -92,6 +92,20 @@ def test_bench_and_report_on_the_cpu(tiny_model_path: Path, tmp_path: Path) -> N
     summary = json.loads((tmp_path / "gpu-bench.json").read_text())
     assert set(summary["runs"]) == {"cpu"}
 
+    # A GPU run's record has the same form; its column, offload line and verdict, from a copy
+    # that says what a container's nvidia-smi says (no per-process memory).
+    memory = {"name": "NVIDIA H200", "total_mib": 143771, "device_used_mib": 5123}
+    gpu = {**record, "label": "gpu", "offloaded_layers": [3, 3], "cuda": True}
+    gpu["gpu_memory"] = {**memory, "process_mib": None}
+    (tmp_path / "speed-gpu.json").write_text(json.dumps(gpu))
+    assert gpu_speed.main(["report", "--out", str(tmp_path)]) == 0
+    markdown = (tmp_path / "gpu-bench.md").read_text()
+    assert markdown.startswith("# marco on NVIDIA H200, ")
+    assert "| 5,123 MiB (whole GPU) of 143,771 | – |" in markdown
+    speedup = record["suite"]["search"]["speedup"]
+    verdict = "meets" if speedup >= 4 else "misses"
+    assert f"3/3 layers offloaded. MCTS / single decode {speedup:.2f}× {verdict}" in markdown
+
 
 @pytest.mark.skipif(
     bool(llama_cpp.llama_supports_gpu_offload()), reason="this llama.cpp can offload to a GPU"
