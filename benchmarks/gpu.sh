@@ -2,7 +2,7 @@
 # Issue 12: prove CUDA offload and measure the batched search on an NVIDIA GPU, on a machine that
 # has nvcc, CMake, ninja and Python 3.12 but no network.
 #
-#   benchmarks/gpu.sh prepare    # HERE, with PyPI: fills build/gpu/ (sources + wheels, ~35 MB)
+#   benchmarks/gpu.sh prepare    # HERE, with PyPI: fills build/gpu/ (sources + wheels, ~55 MB)
 #   benchmarks/gpu.sh run        # THERE, from the repository root, with build/gpu/ carried along
 #   benchmarks/gpu.sh run --shape tiny   # the dry run: tiny model, no GPU needed
 #
@@ -17,7 +17,8 @@
 # wheels offline into a venv, writes a random qwen2 GGUF of Qwen2-7B's shape (--shape qwen2-7b,
 # the default; tests/tiny_model.py) while the build runs, quantizes it to Q4_K_M, and measures
 # the speed suite (benchmarks/gpu_speed.py) on the GPU and with --n-gpu-layers 0. Everything it
-# prints also goes to $OUT (default build/gpu-run/out): run.log, gpu-bench.json, gpu-bench.md.
+# prints also goes to $OUT (default build/gpu-run/out): run.log, the table gpu-bench.md and
+# gpu-bench.json; per run speed-{gpu,cpu}.json and llama.cpp's own log llama-{gpu,cpu}.log.
 # Random weights: real speed, no accuracy.
 #
 # Environment: OUT, GPU_BACKEND, GPU_JOBS (default: nproc), GPU_WORK (default build/gpu-run),
@@ -243,4 +244,4 @@ run() {
 }
 
 # One line, so that bash has read all of it before running: editing this file meanwhile is safe.
-case "${1:-}" in prepare) shift; prepare "$@" ;; run) shift; run "$@" ;; *) sed -n '2,24p' "$0" >&2; exit 2 ;; esac; exit
+case "${1:-}" in prepare) shift; prepare "$@" ;; run) shift; run "$@" ;; *) sed -n '2,25p' "$0" >&2; exit 2 ;; esac; exit
