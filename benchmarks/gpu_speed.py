@@ -1,0 +1,287 @@
+"""The Python half of benchmarks/gpu.sh (issue 12): the random model, one measured run, the report.
+
+    python benchmarks/gpu_speed.py model OUT.gguf --shape qwen2-7b   # F16, for llama-quantize
+    python benchmarks/gpu_speed.py bench MODEL.gguf --n-gpu-layers -1 --expect-gpu --out DIR
+    python benchmarks/gpu_speed.py report --out DIR                   # DIR/gpu-bench.{json,md}
+
+`bench` is `marco bench --suite speed` (marco_cli/bench/speed_suite.py: its search, decode and
+first-token figures) with batches up to 16, plus what only this run needs: prompt tokens/s on a
+long uncached prompt, the GPU memory the process holds (nvidia-smi), and llama.cpp's own report
+of where the model runs. With --expect-gpu it fails unless llama.cpp was built with CUDA and the
+engine offloaded every layer. The model's weights are random: real speed, no accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the model writer lives with the tests' tiny model
+
+BATCH_SIZES = (2, 4, 8, 16)
+PROMPT_TOKENS = 2048
+RANDOM_NOTE = (
+    "Random weights ({model}: a qwen2 GGUF written by tests/tiny_model.py, quantized to Q4_K_M): "
+    "the speeds are real, the text is gibberish and no accuracy is measured."
+)
+LOAD_REPORT = re.compile(r"offloaded \d+/\d+ layers|model buffer size|KV buffer size|CUDA\d")
+"""The lines of llama.cpp's load log that say where the model went."""
+SPEEDUP_TARGET = 4.0
+"""Issue 12's target on the GPU: MCTS effective tokens/s at least 4x single decode."""
+
+
+def write(path: Path, shape_name: str) -> None:
+    from tiny_model import SHAPES, write_model
+
+    start = time.perf_counter()
+    write_model(path, SHAPES[shape_name], float16=True)
+    seconds = time.perf_counter() - start
+    size = path.stat().st_size / 2**30
+    print(f"model: {path} ({shape_name}, F16, {size:.2f} GiB), written in {seconds:.0f} s")
+
+
+def prompt_speed(engine: Any, tokens: int) -> dict[str, Any]:
+    """Prompt evaluation of `tokens` tokens that no earlier prompt began with (nothing cached)."""
+    from marco_cli.engine.base import Request
+
+    text = " ".join(f"item {i}: {time.time_ns()}" for i in range(tokens))
+    prompt = engine.tokenize(text)[:tokens]
+    start = time.perf_counter()
+    gen = engine.generate(Request(prompt=tuple(prompt), max_tokens=1))
+    seconds = time.perf_counter() - start
+    return {
+        "tokens": gen.prompt_evaluated,
+        "seconds": round(seconds, 3),
+        "tokens_per_second": round(gen.prompt_evaluated / seconds, 1) if seconds > 0 else 0.0,
+    }
+
+
+def gpu_memory() -> dict[str, Any] | None:
+    """The GPU's name and what this process holds on it, from nvidia-smi; None without one."""
+
+    def query(what: str, fields: str) -> list[list[str]]:
+        out = subprocess.run(
+            ["nvidia-smi", f"--query-{what}={fields}", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return [[cell.strip() for cell in line.split(",")] for line in out.splitlines() if line]
+
+    try:
+        name, total, used = query("gpu", "name,memory.total,memory.used")[0]
+        apps = query("compute-apps", "pid,used_memory")
+    except (OSError, subprocess.CalledProcessError, IndexError, ValueError):
+        return None
+    mine = [int(mib) for pid, mib in apps if pid == str(os.getpid())]
+    return {
+        "name": name,
+        "total_mib": int(total),
+        "device_used_mib": int(used),
+        "process_mib": mine[0] if mine else None,
+    }
+
+
+def offload(load_report: list[str]) -> tuple[int, int]:
+    """Offloaded and offloadable layers, from llama.cpp's load report (0/0 when it says none)."""
+    for line in load_report:
+        if match := re.search(r"offloaded (\d+)/(\d+) layers to GPU", line):
+            return int(match[1]), int(match[2])
+    return 0, 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    import llama_cpp
+
+    from marco_cli.bench.report import render_markdown
+    from marco_cli.bench.speed_suite import run_speed_suite, speed_table
+    from marco_cli.engine.llama import LlamaEngine
+    from marco_cli.prompts import load_solve_prompts
+
+    label = "gpu" if args.n_gpu_layers != 0 else "cpu"
+    args.out.mkdir(parents=True, exist_ok=True)
+    log_path = args.out / f"llama-{label}.log"
+    # llama.cpp's own log (a verbose engine writes it to stderr) goes to a file: its load report
+    # says where the layers went and which buffers the weights are in.
+    with log_path.open("w") as log, contextlib.redirect_stderr(log):
+        engine = LlamaEngine(
+            args.model, n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers, verbose=True
+        )
+        try:
+            log.flush()
+            loaded = [line.strip() for line in log_path.read_text().splitlines()]
+            loaded = [line for line in loaded if LOAD_REPORT.search(line)]
+            system_info = llama_cpp.llama_print_system_info().decode()
+            done, offloadable = offload(loaded)
+            cuda = "CUDA" in system_info
+            print(f"[{label}] {engine.model_name}: {engine.backend}")
+            print(f"[{label}] llama.cpp: {system_info}")
+            print("\n".join(f"[{label}] llama.cpp: {line}" for line in loaded))
+            if args.expect_gpu and not (cuda and offloadable and done == offloadable):
+                # Checked before measuring: GPU time is not spent on a CPU build.
+                print(f"[{label}] NOT OFFLOADED to a CUDA GPU ({done}/{offloadable} layers)")
+                return 1
+            result = run_speed_suite(
+                engine,
+                load_solve_prompts(),
+                decode_tokens=args.decode_tokens,
+                search={"max_tokens": args.search_tokens},
+                batch_sizes=BATCH_SIZES,
+                on_step=lambda step: print(f"[{label}] measuring: {step}", flush=True),
+            )
+            print(f"[{label}] measuring: prompt of {args.prompt_tokens} tokens", flush=True)
+            prompt = prompt_speed(engine, args.prompt_tokens)
+            memory = gpu_memory() if label == "gpu" else None
+        finally:
+            engine.close()
+    table = speed_table(result, f"speed suite, {label} ({args.model.name})")
+    markdown = render_markdown(table)
+    print(markdown)
+    print(f"[{label}] prompt: {prompt}\n[{label}] GPU memory: {memory}")
+    record = {
+        "label": label,
+        "model_file": args.model.name,
+        "n_gpu_layers": args.n_gpu_layers,
+        "engine_backend": result.backend,
+        "llama_load_report": loaded,
+        "offloaded_layers": [done, offloadable],
+        "system_info": system_info,
+        "cuda": cuda,
+        "decode_tokens": args.decode_tokens,
+        "search_tokens": args.search_tokens,
+        "suite": result.to_json(),
+        "prompt": prompt,
+        "gpu_memory": memory,
+        "table_markdown": markdown,
+    }
+    (args.out / f"speed-{label}.json").write_text(json.dumps(record, indent=2) + "\n")
+    return 0
+
+
+def _memory_text(memory: dict[str, Any] | None) -> str:
+    # Inside a container nvidia-smi may not map processes to this pid: the whole GPU's use then,
+    # on a machine that runs nothing else.
+    if not memory:
+        return "–"
+    if memory["process_mib"]:
+        return f"{memory['process_mib']:,} MiB"
+    return f"{memory['device_used_mib']:,} MiB (whole GPU) of {memory['total_mib']:,}"
+
+
+def _column(record: dict[str, Any] | None) -> list[str]:
+    if record is None:
+        return ["not measured"] * 13
+    suite = record["suite"]
+    search = suite["search"]
+    decode = {d["sequences"]: d for d in suite["decode"]}
+    single = decode[1]["tokens_per_second"]
+    memory = record["gpu_memory"]
+    batches = [
+        f"{decode[n]['tokens_per_second']:.1f} ({decode[n]['tokens_per_second'] / single:.1f}×)"
+        if n in decode and single
+        else "–"
+        for n in BATCH_SIZES
+    ]
+    return [
+        suite["backend"],
+        f"{single:.1f}",
+        *batches,
+        f"{record['prompt']['tokens_per_second']:.0f} ({record['prompt']['tokens']} tokens)",
+        f"{suite['first_token_seconds']:.2f} s ({suite['prompt_tokens']} tokens)",
+        f"{search['search_tokens_per_second']:.1f}",
+        f"{search['speedup']:.2f}×",
+        f"{suite['tree_eval_ratio']:.3f}",
+        _memory_text(memory),
+        f"{record['decode_tokens'] or 256} / {record['search_tokens']}",
+    ]
+
+
+ROWS = [
+    "where it runs (engine's report)",
+    "decode, 1 sequence (tok/s)",
+    *(f"decode, batch of {n} (tok/s, × single)" for n in BATCH_SIZES),
+    "prompt (tok/s)",
+    "time to first token",
+    "MCTS effective (tok/s; branch 4, mini-32)",
+    "MCTS / single decode",
+    "MCTS evaluated / unique",
+    "GPU memory of the process",
+    "tokens per decode row / search budget",
+]
+
+
+def report(args: argparse.Namespace) -> int:
+    records = {
+        label: json.loads(path.read_text())
+        for label in ("gpu", "cpu")
+        if (path := args.out / f"speed-{label}.json").exists()
+    }
+    gpu, cpu = records.get("gpu"), records.get("cpu")
+    models = sorted({record["suite"]["model"] for record in records.values()})
+    note = RANDOM_NOTE.format(model=", ".join(models))
+    memory = (gpu or {}).get("gpu_memory") or {}
+    machine = memory.get("name") or "no GPU (dry run)"
+    lines = [
+        f"# marco on {machine}, {datetime.date.today().isoformat()}",
+        "",
+        note,
+        "",
+        "| measurement | GPU (all layers) | CPU (--n-gpu-layers 0) |",
+        "|:---|---:|---:|",
+        *(f"| {r} | {g} | {c} |" for r, g, c in zip(ROWS, _column(gpu), _column(cpu), strict=True)),
+        "",
+    ]
+    if gpu is not None:
+        speedup = gpu["suite"]["search"]["speedup"]
+        verdict = "meets" if speedup >= SPEEDUP_TARGET else "misses"
+        done, total = gpu["offloaded_layers"]
+        lines += [
+            f"Offload: llama.cpp built with CUDA: {gpu['cuda']}; {done}/{total} layers offloaded. "
+            f"MCTS / single decode {speedup:.2f}× {verdict} the issue's target of "
+            f"{SPEEDUP_TARGET:.0f}×.",
+            "",
+        ]
+    lines += [record["table_markdown"] for record in records.values()]
+    (args.out / "gpu-bench.md").write_text("\n".join(lines))
+    summary = {"machine": machine, "note": note, "runs": records}
+    (args.out / "gpu-bench.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print("\n".join(lines))
+    return 0 if records else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    model = sub.add_parser("model", help="write the random F16 model")
+    model.add_argument("path", type=Path)
+    model.add_argument("--shape", default="qwen2-7b", choices=("tiny", "qwen2-7b"))
+    run = sub.add_parser("bench", help="measure one model on the GPU or the CPU")
+    run.add_argument("model", type=Path)
+    run.add_argument("--n-gpu-layers", type=int, default=-1)
+    run.add_argument("--expect-gpu", action="store_true")
+    run.add_argument("--ctx", type=int, default=8192)
+    run.add_argument("--decode-tokens", type=int, default=None, help="per decode row (256)")
+    run.add_argument("--search-tokens", type=int, default=2048, help="the search's budget")
+    run.add_argument("--prompt-tokens", type=int, default=PROMPT_TOKENS, help="uncached prompt")
+    run.add_argument("--out", type=Path, required=True)
+    rep = sub.add_parser("report", help="the table of both runs")
+    rep.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "model":
+        write(args.path, args.shape)
+        return 0
+    return bench(args) if args.command == "bench" else report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
