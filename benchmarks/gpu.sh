@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 12: prove CUDA offload and measure the batched search on an NVIDIA GPU, on a machine that
+# Prove CUDA offload and measure the batched search on an NVIDIA GPU, on a machine that
 # has nvcc, CMake, ninja and Python 3.12 but no network.
 #
 #   benchmarks/gpu.sh prepare    # HERE, with PyPI: fills build/gpu/ (sources + wheels, ~55 MB)

@@ -1,4 +1,4 @@
-"""The Python half of benchmarks/gpu.sh (issue 12): the random model, one measured run, the report.
+"""The Python half of benchmarks/gpu.sh: the random model, one measured run, the report.
 
     python benchmarks/gpu_speed.py model OUT.gguf --shape qwen2-7b   # F16, for llama-quantize
     python benchmarks/gpu_speed.py bench MODEL.gguf --n-gpu-layers -1 --expect-gpu --out DIR
