@@ -67,14 +67,28 @@ class Server:
 
 
 def start_server(
-    binary: Path, model: Path, log: Path, *, ctx: int = 8192, parallel: int = 4
+    binary: Path,
+    model: Path,
+    log: Path,
+    *,
+    ctx: int = 8192,
+    parallel: int = 4,
+    slot_save: bool = True,
 ) -> Server:
-    """Start llama-server on a free loopback port and wait until it serves (GET /health)."""
+    """Start llama-server on a free loopback port and wait until it serves (GET /health).
+
+    With `slot_save` it may save and restore slots (--slot-save-path, next to the log), as
+    README's command lets it: the remote engine copies a prompt between slots that way.
+    """
     port = free_port()
     command = [
         str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
         "-c", str(ctx), "-np", str(parallel), "-t", "2", "--no-warmup",
     ]  # fmt: skip
+    if slot_save:
+        slots = log.parent / "slots"
+        slots.mkdir(exist_ok=True)
+        command += ["--slot-save-path", str(slots)]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", process, log)

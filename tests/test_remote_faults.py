@@ -3,10 +3,14 @@ exit code (1: the server; 2: the input does not fit), and the API key is never s
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import signal
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +49,50 @@ def test_a_url_that_is_not_a_completion_server(capsys) -> None:
         code, _, err = run(capsys, "solve", "--server", stub.url + "/nope", "hi")
     assert code == 1
     assert "neither as llama-server" in error_line(err)
+
+
+def test_https_to_a_plain_http_port_is_a_tls_error(capsys) -> None:
+    with Stub({}) as stub:  # answers plain HTTP only: the TLS handshake cannot succeed
+        url = stub.url.replace("http://", "https://")
+        code, _, err = run(capsys, "solve", "--server", url, "What is 1+1?")
+    assert code == 1
+    line = error_line(err)
+    assert f"cannot reach the server at {url}: a TLS error" in line
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never answers on them."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        held: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept() -> None:
+            listener.settimeout(0.1)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    held.append(listener.accept()[0])  # kept open, never read nor written
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        yield int(listener.getsockname()[1])
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+
+
+def test_a_server_that_never_answers_times_out(capsys, monkeypatch, silent_port: int) -> None:
+    monkeypatch.setattr(
+        "marco_cli.engine.remote.JsonClient", functools.partial(JsonClient, timeout=0.5)
+    )
+    url = f"http://127.0.0.1:{silent_port}"
+    started = time.monotonic()
+    code, _, err = run(capsys, "solve", "--server", url, "What is 1+1?")
+    assert code == 1 and time.monotonic() - started < 10
+    assert f"the server at {url} did not answer within 0.5 s" in error_line(err)
 
 
 def test_503_is_retried_with_backoff_then_fails(capsys, monkeypatch) -> None:

@@ -1,10 +1,26 @@
 """llama.cpp's `llama-server` spoken natively: token-id prompts to `/completion`, per-token top-n
 log-probabilities from the raw logits (as the local engine computes them), prompt caching in
-the server's slots, and the tokenizer and chat template of the served model."""
+the server's slots, and the tokenizer and chat template of the served model.
+
+How llama-server reuses a prompt (tools/server/server-context.cpp, the llama.cpp of
+llama-cpp-python 0.3.36): each slot keeps the tokens of its last request; a new request goes to
+the idle slot whose tokens cover the largest fraction of its prompt, if above
+`--slot-prompt-similarity`, else to the least recently used slot; only the tokens after the
+common prefix are evaluated (`prompt_n` in the answer's timings). Nothing is shared between
+slots on the way: requests sent together land in different slots, and each evaluates their
+common prefix again. The host-memory prompt cache (`--cache-ram`) moves a saved state into one
+slot, and only when the least recently used slot is taken; a request with `n_cmpl` copies its
+prompt into other slots but clears them when done and samples them with seeds of its own. What
+does copy a slot's cache into another is saving it to a file and restoring it
+(`--slot-save-path`): `share_prefix` does that for siblings.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import threading
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
@@ -12,7 +28,7 @@ from typing import Any
 from marco_cli.engine.base import TOP_LOGPROBS, Request, TokenLogprobs
 from marco_cli.engine.chat_segments import split_chat
 from marco_cli.engine.http import HttpError, JsonClient, ServerError
-from marco_cli.engine.wire import Completion, check_fits, context_error, finish_of
+from marco_cli.engine.wire import Completion, Shared, check_fits, context_error, finish_of
 
 _HINT = "serve a chat model whose template llama-server can apply"
 
@@ -32,6 +48,16 @@ class LlamaServer:
         # Without --alias the server names the model by its file path: keep the file's name.
         self.model_name = (alias if alias != path else "") or PurePath(path).stem or "llama-server"
         self.has_logprobs = True
+        self.slots = int(props.get("total_slots") or 1)
+        self.can_copy_slots = True
+        """Whether slots can be saved and restored (the server has --slot-save-path)."""
+        # One file per engine, overwritten by each copy; `_copying` keeps copies one at a time.
+        self._slot_file = f"marco-{os.getpid()}-{id(self):x}.bin"
+        self._copying = threading.Lock()
+        # When each slot last answered this engine (a count): copies go to the slots used
+        # longest ago, which hold what the next requests are least likely to continue.
+        self._used: dict[int, int] = {}
+        self._uses = itertools.count()
         self._bos = self._post("/tokenize", {"content": "", "add_special": True})["tokens"]
         self._plain = self.tokenize("a", special=False)[0]  # see _probe
 
@@ -56,7 +82,48 @@ class LlamaServer:
     def _render(self, messages: Sequence[dict[str, str]]) -> str | None:
         return str(self._post("/apply-template", {"messages": list(messages)})["prompt"])
 
-    def complete(self, request: Request) -> Completion:
+    def share_prefix(self, prompt: Sequence[int], copies: int) -> Shared:
+        """Cache `prompt` in `copies` slots, evaluated once, for as many requests continuing it.
+
+        The prompt less its last token (a request evaluates at least that one anyway) goes to
+        the slot that holds most of it; that slot is saved to a file and restored into idle
+        slots. Without --slot-save-path only that one slot is returned, and no copy is tried
+        again.
+        """
+        copies = min(copies, self.slots)
+        if copies < 2 or len(prompt) < 2:
+            return Shared()
+        body: dict[str, Any] = {
+            "prompt": list(prompt[:-1]),
+            "n_predict": 0,
+            "cache_prompt": True,
+            "samplers": [],
+        }
+        with self._copying:
+            answer = self._post("/completion", body)
+            source = self._answered_in(answer)
+            evaluated = int((answer.get("timings") or {}).get("prompt_n", len(prompt) - 1))
+            if not self.can_copy_slots:
+                return Shared((source,), evaluated)
+            try:
+                idle = [
+                    int(slot["id"])
+                    for slot in self.client.get("/slots")
+                    if not slot.get("is_processing") and int(slot["id"]) != source
+                ]
+                idle.sort(key=lambda slot: self._used.get(slot, -1))
+                targets = idle[: copies - 1]
+                if targets:
+                    file = {"filename": self._slot_file}
+                    self.client.post(f"/slots/{source}?action=save", file)
+                    for target in targets:
+                        self.client.post(f"/slots/{target}?action=restore", file)
+            except HttpError:  # no --slot-save-path, or the /slots endpoint is off
+                self.can_copy_slots = False
+                return Shared((source,), evaluated)
+        return Shared((source, *targets), evaluated)
+
+    def complete(self, request: Request, slot: int | None = None) -> Completion:
         prompt = list(request.prompt)
         check_fits(len(prompt), self.n_ctx)
         sampling = request.sampling
@@ -76,7 +143,10 @@ class LlamaServer:
             "min_p": 0.0,
             "seed": sampling.seed if sampling.seed is not None else -1,
         }
+        if slot is not None:
+            body["id_slot"] = slot
         answer = self._post("/completion", body)
+        self._answered_in(answer)
         tokens = [int(t) for t in answer.get("tokens") or []]
         stop_type = answer.get("stop_type")
         if stop_type == "eos" and tokens:
@@ -105,6 +175,12 @@ class LlamaServer:
             seconds=(timings.get("prompt_ms", 0.0) + timings.get("predicted_ms", 0.0)) / 1000,
             extra_evaluated=extra,
         )
+
+    def _answered_in(self, answer: dict[str, Any]) -> int:
+        """The slot that answered; noted as the most recently used."""
+        slot = int(answer.get("id_slot", -1))
+        self._used[slot] = next(self._uses)
+        return slot
 
     def _probe(self, prefix: list[int], token: int, top_k: int) -> tuple[TokenLogprobs, int]:
         """The probabilities at the end of `prefix`, for a token the server sent none for.

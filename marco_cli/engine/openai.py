@@ -12,7 +12,7 @@ from typing import Any
 
 from marco_cli.engine.base import TOP_LOGPROBS, Request, TokenLogprobs
 from marco_cli.engine.http import HttpError, JsonClient, ServerError
-from marco_cli.engine.wire import Completion, check_fits, context_error, finish_of
+from marco_cli.engine.wire import Completion, Shared, check_fits, context_error, finish_of
 
 _TOKEN_ID = "token_id:"
 """How tokens are named with `return_tokens_as_token_ids` (ids, not ambiguous token text)."""
@@ -52,7 +52,12 @@ class OpenAICompletions:
         }
         return [int(t) for t in self._post("/tokenize", body)["tokens"]]
 
-    def complete(self, request: Request) -> Completion:
+    def share_prefix(self, prompt: Sequence[int], copies: int) -> Shared:
+        """Nothing to do: vLLM and SGLang share a cached prefix between requests themselves."""
+        return Shared()
+
+    def complete(self, request: Request, slot: int | None = None) -> Completion:
+        """`slot` is llama-server's; these servers have none, so it is ignored."""
         prompt = list(request.prompt)
         check_fits(len(prompt), self.n_ctx)
         sampling = request.sampling

@@ -4,12 +4,15 @@ against llama.cpp's `llama-server` or an OpenAI-compatible completion server (vL
 The dialect is detected from the server itself (`detect`). Tokens, text and the chat template
 all come from the server's own tokenizer and template; nothing is guessed on this side.
 `generate_batch` sends its requests concurrently, at most `parallel` in flight, and lets the
-server's continuous batching share the model between them.
+server's continuous batching share the model between them. Siblings (requests with the same
+prompt, as a search expanding a node sends them) first get that prompt cached for each of them,
+evaluated once (`Dialect.share_prefix`), where the server caches per request slot.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Protocol
@@ -18,7 +21,7 @@ from marco_cli.engine.base import EngineStats, Generation, Request, TextCallback
 from marco_cli.engine.http import HttpError, JsonClient, ServerError
 from marco_cli.engine.llama_server import LlamaServer
 from marco_cli.engine.openai import OpenAICompletions
-from marco_cli.engine.wire import Completion
+from marco_cli.engine.wire import Completion, Shared
 
 API_KEY_ENV = "MARCO_API_KEY"
 
@@ -38,7 +41,13 @@ class Dialect(Protocol):
 
     def chat_tokens(self, messages: Sequence[dict[str, str]]) -> list[int]: ...
 
-    def complete(self, request: Request) -> Completion: ...
+    def share_prefix(self, prompt: Sequence[int], copies: int) -> Shared:
+        """Make `prompt` cached for `copies` requests that continue it and are sent together."""
+        ...
+
+    def complete(self, request: Request, slot: int | None = None) -> Completion:
+        """One request; `slot` pins it to a server slot (from `share_prefix`)."""
+        ...
 
 
 def detect(client: JsonClient) -> Dialect:
@@ -108,8 +117,10 @@ class RemoteEngine:
         for request in requests:
             if not request.prompt:
                 raise ValueError("a request needs at least one prompt token")
+        slots = self._share_siblings(requests)
         futures: list[Future[Completion]] = [
-            self._pool.submit(self.dialect.complete, request) for request in requests
+            self._pool.submit(self.dialect.complete, request, slot)
+            for request, slot in zip(requests, slots, strict=True)
         ]
         try:
             # The first failure ends the batch; requests not yet sent are dropped.
@@ -146,6 +157,23 @@ class RemoteEngine:
         # stats.batches and batch_sizes count model evaluations (tokens per decode call): the
         # server batches on its side and does not say how, so they stay empty here.
         return results
+
+    def _share_siblings(self, requests: Sequence[Request]) -> list[int | None]:
+        """The slot to pin each request to (None: let the server choose), after the largest
+        group of siblings got their prompt cached in one slot each. One group only: a second
+        group's copies could overwrite the first's before its requests arrive."""
+        slots: list[int | None] = [None] * len(requests)
+        groups = Counter(request.prompt for request in requests).most_common(1)
+        if not groups or groups[0][1] < 2:
+            return slots
+        prompt, count = groups[0]
+        shared = self.dialect.share_prefix(prompt, min(count, self.parallel))
+        self.stats.evaluated += shared.evaluated
+        free = iter(shared.slots)
+        for index, request in enumerate(requests):
+            if request.prompt == prompt:
+                slots[index] = next(free, None)
+        return slots
 
     def close(self) -> None:
         """Stop: requests not sent are dropped, those in flight are cut."""

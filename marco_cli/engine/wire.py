@@ -27,6 +27,16 @@ class Completion:
     """Tokens the server evaluated for follow-up requests (see `LlamaServer._probe`)."""
 
 
+@dataclass(frozen=True)
+class Shared:
+    """A prompt made cached for several requests sent together (see `Dialect.share_prefix`)."""
+
+    slots: tuple[int, ...] = ()
+    """The server slots that hold it, one per request to pin there; empty: route as usual."""
+    evaluated: int = 0
+    """Tokens the server evaluated for it."""
+
+
 def check_fits(prompt_tokens: int, n_ctx: int) -> None:
     """Refuse a prompt the server's context cannot hold, with the local engine's message."""
     if n_ctx and prompt_tokens >= n_ctx:
