@@ -114,9 +114,11 @@ def test_coverage_select_modes_auc_and_budget() -> None:
     assert d.completed == 2.0 and d.cut == pytest.approx((1 + 0 + 0 + 3) / 4)
     assert d.forced == pytest.approx(1 / 8) and d.distinct == pytest.approx((2 + 2 + 2 + 0) / 4)
     assert d.no_answer == 1 and d.stop_reasons == {"iterations": 3, "max_tokens": 1}
+    # problem 1: only the vote is right; problem 3: only the reward
+    assert (d.vote_only, d.reward_only, d.vote_vs_reward_p) == (1, 1, 1.0)
     table = diagnostics_table([d])
-    assert table.rows[0][10] == "–"
-    assert table.rows[0][4:8] == ["50.0", "33.3 (n=3)", "50.0 (n=2)", "33.3 (n=3)"]
+    assert table.rows[0][11] == "–"
+    assert table.rows[0][4:9] == ["50.0", "33.3 (n=3)", "50.0 (n=2)", "33.3 (n=3)", "1/1 (1.0000)"]
 
 
 def test_length_bias_compares_longer_and_shorter_rollouts_of_a_problem() -> None:
@@ -149,6 +151,7 @@ def test_self_consistency_gets_coverage_and_distinct_answers_of_its_chains() -> 
     assert (d.strategy, d.n, d.accuracy, d.oracle) == ("sc-5", 3, 1 / 3, 2 / 3)
     assert d.completed == 3.0 and d.distinct == 1.0 and d.no_answer == 1
     assert d.auc_within is None and d.select_n == {"reward": 0, "visits": 0, "vote": 0}
+    assert d.vote_vs_reward_p is None
 
 
 def test_rewards_rescore_the_same_rollouts_from_their_confidences() -> None:

@@ -7,9 +7,10 @@ For each (dataset, search strategy), over first attempts:
   No final choice can beat it; when it is far above the chosen answer's accuracy, the choice is
   what loses, when it is close to it, the tree lacks candidates.
 - **Select modes**: the accuracy each `--select` mode would have had on the same searches (the
-  search itself does not depend on the mode). Records hold the index each mode chooses
-  (`search.choices`); for records written before that existed, `reward` and `vote` are recomputed
-  from the completed rollouts with the search's own functions and `visits` is unknown.
+  search itself does not depend on the mode), and McNemar's exact test of `vote` against
+  `reward` on the searches where exactly one of them is right. Records hold the index each mode
+  chooses (`search.choices`); for records written before that existed, `reward` and `vote` are
+  recomputed from the completed rollouts with the search's own functions and `visits` is unknown.
 - **Reward AUC**: how well the reward ranks correct completed rollouts above incorrect ones — the
   probability that a random correct rollout out-scores a random incorrect one (ties count half).
   `pooled` compares rollouts across all problems; `within` only pairs from the same problem,
@@ -36,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from marco_cli.answers import answers_match, extract_answer
-from marco_cli.bench.stats import mean_of
+from marco_cli.bench.stats import mcnemar_exact, mean_of
 from marco_cli.search import (
     REWARDS,
     SELECT_MODES,
@@ -69,6 +70,10 @@ class SearchDiagnostics:
     select: dict[str, float | None]
     """Select mode -> accuracy over the problems where its choice is known."""
     select_n: dict[str, int]
+    vote_only: int
+    """Searches where `--select vote` chose a correct answer and `--select reward` did not."""
+    reward_only: int
+    """... and the other way round: with `vote_only`, McNemar's test of the two modes."""
     auc_pooled: float | None
     auc_within: float | None
     within_pairs: int
@@ -86,8 +91,15 @@ class SearchDiagnostics:
     no_answer: int
     stop_reasons: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def vote_vs_reward_p(self) -> float | None:
+        """McNemar's exact p of vote against reward on the same searches; None without any."""
+        if not self.select_n["vote"]:
+            return None
+        return mcnemar_exact(self.vote_only, self.reward_only)
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "vote_vs_reward_p": self.vote_vs_reward_p}
 
 
 @dataclass
@@ -190,6 +202,8 @@ def _chains(dataset: str, strategy: str, group: list[dict[str, Any]]) -> SearchD
         oracle=covered / n,
         select={m: None for m in SELECT_MODES},
         select_n={m: 0 for m in SELECT_MODES},
+        vote_only=0,
+        reward_only=0,
         auc_pooled=None,
         auc_within=None,
         within_pairs=0,
@@ -260,6 +274,7 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
         right: dict[str, int] = Counter()
         known: dict[str, int] = Counter()
         ranking = _Ranking()
+        vote_only = reward_only = 0
         completed, cut, forced, distinct = [], [], [], []
         oracle = no_answer = 0
         stops: Counter[str] = Counter()
@@ -267,9 +282,13 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
             search, reference = r["search"], str(r["reference"])
             rollouts = _rollouts(r)
             ok = [_correct(c, reference) for c in rollouts]
-            for mode, chosen in _chosen(search, rollouts).items():
+            chosen_right = {m: _correct(c, reference) for m, c in _chosen(search, rollouts).items()}
+            for mode, good in chosen_right.items():
                 known[mode] += 1
-                right[mode] += _correct(chosen, reference)
+                right[mode] += good
+            if "reward" in chosen_right and "vote" in chosen_right:
+                vote_only += chosen_right["vote"] and not chosen_right["reward"]
+                reward_only += chosen_right["reward"] and not chosen_right["vote"]
             ranking.add(rollouts, ok)
             oracle += any(ok)
             no_answer += not rollouts
@@ -288,6 +307,8 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
                 oracle=oracle / n,
                 select={m: (right[m] / known[m] if known[m] else None) for m in SELECT_MODES},
                 select_n={m: known[m] for m in SELECT_MODES},
+                vote_only=vote_only,
+                reward_only=reward_only,
                 auc_pooled=ranking.auc_pooled,
                 auc_within=ranking.auc_within,
                 within_pairs=ranking.within_pairs,

@@ -188,10 +188,11 @@ def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
 def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
     """What the searches did: coverage, each select mode, the reward's AUC, the budget."""
     headers = ["dataset", "strategy", "n", "Test@1 %", "coverage %", "reward %", "visits %"]
-    headers += ["vote %", "AUC pooled", "AUC within (pairs)", "longer wins"]
+    headers += ["vote %", "vote/reward only ✓ (p)", "AUC pooled", "AUC within (pairs)"]
+    headers += ["longer wins"]
     headers += ["done/problem", "cut/problem"]
     headers += ["forced %", "answers/problem", "no answer", "stopped by"]
-    align = ["l", "l"] + ["r"] * 14 + ["l"]
+    align = ["l", "l"] + ["r"] * 15 + ["l"]
     rows = []
     for d in diagnostics:
         modes = []
@@ -200,8 +201,10 @@ def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
             cell = _pct(d.select[mode])
             modes.append(cell if known in (0, d.n) else f"{cell} (n={known})")
         within = "–" if d.auc_within is None else f"{d.auc_within:.2f} ({d.within_pairs})"
+        p = d.vote_vs_reward_p
+        versus = "–" if p is None else f"{d.vote_only}/{d.reward_only} ({_p(p)})"
         rows.append(
-            [d.dataset, d.strategy, str(d.n), _pct(d.accuracy), _pct(d.oracle), *modes]
+            [d.dataset, d.strategy, str(d.n), _pct(d.accuracy), _pct(d.oracle), *modes, versus]
             + ["–" if d.auc_pooled is None else f"{d.auc_pooled:.2f}", within]
             + ["–" if d.length_bias is None else f"{d.length_bias:.2f}"]
             + [_num(d.completed), _num(d.cut), _pct(d.forced), _num(d.distinct)]
@@ -209,7 +212,9 @@ def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
         )
     notes = [
         "coverage: some completed rollout is correct (no final choice can do better); "
-        "reward/visits/vote: the accuracy each --select mode would have had on the same searches",
+        "reward/visits/vote: the accuracy each --select mode would have had on the same searches; "
+        "vote/reward only ✓: searches where only the vote's / only the reward's choice is right, "
+        "with McNemar's exact p",
         "AUC: P(correct rollout's reward > incorrect one's), 0.5 = chance; pooled over all "
         "problems, within = pairs from the same problem (what a final choice needs); longer wins: "
         "P(the longer of two rollouts of a problem has the higher reward), 0.5 = no length bias",
