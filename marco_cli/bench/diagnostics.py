@@ -2,10 +2,10 @@
 
 For each (dataset, search strategy), over first attempts:
 - **Coverage** (`oracle`): the share of problems where at least one completed rollout is correct.
-  Self-consistency (`sc`) gets a row too, its chains taken as its candidates: coverage, chains
-  (as `completed`) and distinct answers at the same tokens as a search.
   No final choice can beat it; when it is far above the chosen answer's accuracy, the choice is
-  what loses, when it is close to it, the tree lacks candidates.
+  what loses, when it is close to it, the tree lacks candidates. Self-consistency (`sc`) gets a
+  row too, its chains taken as its candidates: coverage, chains (as `completed`) and distinct
+  answers at the same tokens as a search.
 - **Select modes**: the accuracy each `--select` mode would have had on the same searches (the
   search itself does not depend on the mode), and McNemar's exact test of `vote` against
   `reward` on the searches where exactly one of them is right. Records hold the index each mode
@@ -159,8 +159,8 @@ class RewardDiagnostics:
         return asdict(self)
 
 
-def _correct(rollout: RolloutRecord, reference: str) -> bool:
-    return answers_match(extract_answer(rollout.answer), reference)
+def _correct(answer: str | None, reference: str) -> bool:
+    return answers_match(extract_answer(answer or ""), reference)
 
 
 def _chosen(search: dict[str, Any], rollouts: list[RolloutRecord]) -> dict[str, RolloutRecord]:
@@ -187,10 +187,12 @@ def _searches(
 def _chains(dataset: str, strategy: str, group: list[dict[str, Any]]) -> SearchDiagnostics:
     """Self-consistency's row: its chains are its candidates, so coverage and distinct answers
     compare with a search's at the same tokens; the rest is a search's alone."""
-    covered, distinct, chains = 0, [], []
+    covered = no_answer = 0
+    distinct, chains = [], []
     for r in group:
         answers = r["sc"].get("answers") or []
-        covered += any(answers_match(extract_answer(a or ""), str(r["reference"])) for a in answers)
+        covered += any(_correct(a, str(r["reference"])) for a in answers)
+        no_answer += not any(answers)
         distinct.append(len({a for a in answers if a}))
         chains.append(len(answers))
     n = len(group)
@@ -212,7 +214,7 @@ def _chains(dataset: str, strategy: str, group: list[dict[str, Any]]) -> SearchD
         cut=None,
         forced=None,
         distinct=mean_of(distinct),
-        no_answer=sum(not any(r["sc"].get("answers") or []) for r in group),
+        no_answer=no_answer,
     )
 
 
@@ -225,18 +227,21 @@ def compare_rewards(records: Iterable[dict[str, Any]]) -> list[RewardDiagnostics
     written with per-token confidences (and `choices`, recorded since the same version) count."""
     out = []
     for (dataset, strategy), group in _searches(records).items():
+        # Each search's rollouts with whether each is right: that does not depend on the reward.
         searches = []
         for r in group:
             rollouts = _rollouts(r)
             if "choices" in r["search"] and all(c.confidences for c in rollouts):
-                searches.append((rollouts, str(r["reference"])))
+                searches.append(
+                    (rollouts, [_correct(c.answer, str(r["reference"])) for c in rollouts])
+                )
         if not searches:
             continue
         for name in REWARDS:
             reward = get_reward(name)
             ranking = _Ranking()
             right = 0
-            for rollouts, reference in searches:
+            for rollouts, ok in searches:
                 # Records keep no text, so rewards that read it cannot be re-scored here; the
                 # confidence rewards read only the scores.
                 scored = [
@@ -246,9 +251,10 @@ def compare_rewards(records: Iterable[dict[str, Any]]) -> list[RewardDiagnostics
                     )
                     for c in rollouts
                 ]
-                ok = [_correct(c, reference) for c in scored]
                 ranking.add(scored, ok)
-                right += bool(scored) and _correct(max_reward(scored), reference)
+                if scored:
+                    best = max_reward(scored)
+                    right += next(good for c, good in zip(scored, ok, strict=True) if c is best)
             out.append(
                 RewardDiagnostics(
                     dataset=dataset,
@@ -281,8 +287,9 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
         for r in group:
             search, reference = r["search"], str(r["reference"])
             rollouts = _rollouts(r)
-            ok = [_correct(c, reference) for c in rollouts]
-            chosen_right = {m: _correct(c, reference) for m, c in _chosen(search, rollouts).items()}
+            ok = [_correct(c.answer, reference) for c in rollouts]
+            chosen = _chosen(search, rollouts).items()
+            chosen_right = {m: _correct(c.answer, reference) for m, c in chosen}
             for mode, good in chosen_right.items():
                 known[mode] += 1
                 right[mode] += good
