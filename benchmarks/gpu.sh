@@ -83,7 +83,7 @@ EOF
 
   # marco's runtime dependencies without llama-cpp-python (its Python files are copied above,
   # its libraries built there), llama_cpp's own, gguf for the model writer, and setuptools for
-  # installing marco itself without build isolation.
+  # installing marco itself without build isolation; pip itself, as `run` makes its venv without one.
   "$python" - >"$prep/requirements.txt" <<'EOF'
 import importlib.metadata as m
 from packaging.requirements import Requirement
@@ -94,7 +94,7 @@ for dist in ("marco-cli", "llama-cpp-python"):
         req = Requirement(text)
         if req.marker is None and req.name != "llama-cpp-python":
             names.append(str(req))
-names += [f"gguf=={m.version('gguf')}", "setuptools>=68", "wheel"]
+names += [f"gguf=={m.version('gguf')}", "setuptools>=68", "wheel", "pip"]
 print("\n".join(names))
 EOF
   log "wheels for Python 3.12"
@@ -147,12 +147,17 @@ run() {
   mkdir -p "$work" "$out"
   exec > >(tee "$out/run.log") 2>&1
 
+  # CUDA images do not always put the toolkit on PATH.
+  if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+    export PATH="/usr/local/cuda/bin:$PATH"
+  fi
   local backend="${GPU_BACKEND:-}"
   if [ -z "$backend" ]; then
     if command -v nvcc >/dev/null && nvidia-smi -L >/dev/null 2>&1; then backend=cuda; else backend=cpu; fi
   fi
   log "backend $backend, shape $shape, $jobs jobs, llama-cpp-python $(cat "$version_file")"
-  [ "$backend" = cuda ] && nvidia-smi -L
+  [ "$backend" = cuda ] && { nvidia-smi -L; nvcc --version | tail -1; }
+  log "$(cmake --version | head -1), ninja $(ninja --version), $(python3 --version)"
 
   # 1. The venv, offline. Wheels for another Python than 3.12 come from the dry-run folder.
   local pyver wheels venv="$work/venv"
@@ -160,8 +165,13 @@ run() {
   wheels="$prep/wheels"
   [ "$pyver" = "3.12" ] || wheels="$root/build/gpu-dryrun/wheels"
   rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --no-index --find-links "$wheels" -r "$prep/requirements.txt"
+  # No ensurepip: a Debian or Ubuntu python3 lacks it without python3-venv. pip runs from its
+  # wheel instead, and installs itself with the rest.
+  python3 -m venv --without-pip "$venv"
+  local pip_wheel
+  pip_wheel="$(compgen -G "$wheels/pip-*.whl" | head -1)"
+  "$venv/bin/python" "$pip_wheel/pip" install --quiet --no-index --find-links "$wheels" \
+    -r "$prep/requirements.txt"
   "$venv/bin/pip" install --quiet --no-index --no-deps --no-build-isolation -e "$root"
   local site
   site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
