@@ -237,13 +237,9 @@ run() {
 
   # 4. The measurements: on the GPU, then the CPU with what is left of the deadline.
   export LLAMA_CPP_LIB_PATH="$build/bin"
-  # Paths of 256 tokens: random weights never end a rollout, Marco-o1's end after a few hundred.
-  local bench=("$venv/bin/python" benchmarks/gpu_speed.py bench "$q4" --out "$out"
-    --search-path-tokens 256) status=0
+  local bench=("$venv/bin/python" benchmarks/gpu_speed.py bench "$q4" --out "$out") status=0
   if [ "$backend" = cuda ]; then
-    "${bench[@]}" --n-gpu-layers -1 --expect-gpu --decode-tokens 128 --search-tokens 6144 --wide 16 \
-      --sequences 64 --ctx 32768 \
-      || { status=$?; log "GPU run failed ($status)"; }
+    "${bench[@]}" --n-gpu-layers -1 --expect-gpu || { status=$?; log "GPU run failed ($status)"; }
   fi
   # The CPU decodes Qwen2-7B's shape some 10x slower: fewer tokens per row, a smaller search.
   local left=$((deadline - SECONDS))

@@ -5,20 +5,16 @@
     python benchmarks/gpu_speed.py report --out DIR                   # DIR/gpu-bench.{json,md}
 
 `bench` is `marco bench --suite speed` (marco_cli/bench/speed_suite.py: its search, decode and
-first-token figures) with batches up to 32, plus what only this run needs: prompt tokens/s on a
-long uncached prompt, the GPU memory the process holds (nvidia-smi), llama.cpp's own report
-of where the model runs and, with --wide N, a second search with N iterations in flight.
-Random weights never end a rollout, so each runs to the path limit: --search-path-tokens
-gives them the length a real model's rollouts have. With --expect-gpu it fails unless llama.cpp
-was built with CUDA and the engine offloaded every layer. The model's weights are random: real
-speed, no accuracy.
+first-token figures) with batches up to 16, plus what only this run needs: prompt tokens/s on a
+long uncached prompt, the GPU memory the process holds (nvidia-smi), and llama.cpp's own report
+of where the model runs. With --expect-gpu it fails unless llama.cpp was built with CUDA and the
+engine offloaded every layer. The model's weights are random: real speed, no accuracy.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import datetime
 import json
 import os
@@ -32,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the model writer lives with the tests' tiny model
 
-BATCH_SIZES = (2, 4, 8, 16, 32)
+BATCH_SIZES = (2, 4, 8, 16)
 PROMPT_TOKENS = 2048
 RANDOM_NOTE = (
     "Random weights ({model}: a qwen2 GGUF written by tests/tiny_model.py, quantized to Q4_K_M): "
@@ -119,11 +115,7 @@ def bench(args: argparse.Namespace) -> int:
     # says where the layers went and which buffers the weights are in.
     with log_path.open("w") as log, contextlib.redirect_stderr(log):
         engine = LlamaEngine(
-            args.model,
-            n_ctx=args.ctx,
-            n_gpu_layers=args.n_gpu_layers,
-            n_seq_max=args.sequences,
-            verbose=True,
+            args.model, n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers, verbose=True
         )
         try:
             log.flush()
@@ -139,16 +131,14 @@ def bench(args: argparse.Namespace) -> int:
                 # Checked before measuring: GPU time is not spent on a CPU build.
                 print(f"[{label}] NOT OFFLOADED to a CUDA GPU ({done}/{offloadable} layers)")
                 return 1
-            search = {"max_tokens": args.search_tokens, "max_path_tokens": args.search_path_tokens}
             result = run_speed_suite(
                 engine,
                 load_solve_prompts(),
                 decode_tokens=args.decode_tokens,
-                search=search,
+                search={"max_tokens": args.search_tokens},
                 batch_sizes=BATCH_SIZES,
                 on_step=lambda step: print(f"[{label}] measuring: {step}", flush=True),
             )
-            wide = wide_search(engine, args, search, label) if args.wide else None
             print(f"[{label}] measuring: prompt of {args.prompt_tokens} tokens", flush=True)
             prompt = prompt_speed(engine, args.prompt_tokens)
             memory = gpu_memory() if label == "gpu" else None
@@ -169,43 +159,13 @@ def bench(args: argparse.Namespace) -> int:
         "cuda": cuda,
         "decode_tokens": args.decode_tokens,
         "search_tokens": args.search_tokens,
-        "search_path_tokens": args.search_path_tokens,
         "suite": result.to_json(),
-        "wide_search": wide,
         "prompt": prompt,
         "gpu_memory": memory,
         "table_markdown": markdown,
     }
     (args.out / f"speed-{label}.json").write_text(json.dumps(record, indent=2) + "\n")
     return 0
-
-
-def wide_search(
-    engine: Any, args: argparse.Namespace, search: dict[str, Any], label: str
-) -> dict[str, Any]:
-    """The suite's search again with `args.wide` iterations in flight (4 per flight to run), so
-    that the batches are wider than one expansion."""
-    from marco_cli.bench.search_speed import DEFAULT_QUESTION, DEFAULT_SEARCH, measure_search_speed
-    from marco_cli.prompts import load_solve_prompts
-    from marco_cli.reasoning import ReasoningTask, question_tokens
-
-    print(f"[{label}] measuring: a search with {args.wide} iterations in flight", flush=True)
-    prompts = load_solve_prompts()
-    overrides = {k: v for k, v in search.items() if v is not None}
-    config = dataclasses.replace(
-        DEFAULT_SEARCH, parallel=args.wide, iterations=4 * args.wide, **overrides
-    )
-    prompt = question_tokens(engine, DEFAULT_QUESTION, prompts, "zh")
-    report, _ = measure_search_speed(
-        engine,
-        prompt,
-        ReasoningTask.from_prompts(prompts),
-        config=config,
-        single_tokens=args.decode_tokens or 256,
-    )
-    data = report.to_json()
-    print(f"[{label}] wide search: {json.dumps(data)}", flush=True)
-    return data
 
 
 def _memory_text(memory: dict[str, Any] | None) -> str:
@@ -218,19 +178,9 @@ def _memory_text(memory: dict[str, Any] | None) -> str:
     return f"{memory['device_used_mib']:,} MiB (whole GPU) of {memory['total_mib']:,}"
 
 
-def _search_text(search: dict[str, Any] | None) -> list[str]:
-    if not search:
-        return ["–", "–", "–"]
-    return [
-        f"{search['search_tokens_per_second']:.1f} ({search['speedup']:.2f}×)",
-        f"{search['iterations']} ({search['stop_reason']})",
-        f"{search['mean_decode_batch']}",
-    ]
-
-
 def _column(record: dict[str, Any] | None) -> list[str]:
     if record is None:
-        return ["not measured"] * len(ROWS)
+        return ["not measured"] * 13
     suite = record["suite"]
     search = suite["search"]
     decode = {d["sequences"]: d for d in suite["decode"]}
@@ -250,13 +200,9 @@ def _column(record: dict[str, Any] | None) -> list[str]:
         f"{suite['first_token_seconds']:.2f} s ({suite['prompt_tokens']} tokens)",
         f"{search['search_tokens_per_second']:.1f}",
         f"{search['speedup']:.2f}×",
-        f"{search['iterations']} ({search['stop_reason']})",
-        f"{search['mean_decode_batch']}",
         f"{suite['tree_eval_ratio']:.3f}",
-        *_search_text(record.get("wide_search")),
         _memory_text(memory),
-        f"{record['decode_tokens'] or 256} / {record['search_tokens']}"
-        f" / {record.get('search_path_tokens') or 1024}",
+        f"{record['decode_tokens'] or 256} / {record['search_tokens']}",
     ]
 
 
@@ -268,14 +214,9 @@ ROWS = [
     "time to first token",
     "MCTS effective (tok/s; branch 4, mini-32)",
     "MCTS / single decode",
-    "MCTS iterations completed (stop)",
-    "MCTS mean decode batch",
     "MCTS evaluated / unique",
-    "MCTS, --wide iterations in flight (tok/s, × single)",
-    "MCTS, wide: iterations (stop)",
-    "MCTS, wide: mean decode batch",
     "GPU memory of the process",
-    "tokens per decode row / search budget / path limit",
+    "tokens per decode row / search budget",
 ]
 
 
@@ -329,11 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--n-gpu-layers", type=int, default=-1)
     run.add_argument("--expect-gpu", action="store_true")
     run.add_argument("--ctx", type=int, default=8192)
-    run.add_argument("--sequences", type=int, default=16, help="the engine's parallel sequences")
     run.add_argument("--decode-tokens", type=int, default=None, help="per decode row (256)")
     run.add_argument("--search-tokens", type=int, default=2048, help="the search's budget")
-    run.add_argument("--search-path-tokens", type=int, default=None, help="path limit (1024)")
-    run.add_argument("--wide", type=int, default=0, help="a second search, N in flight")
     run.add_argument("--prompt-tokens", type=int, default=PROMPT_TOKENS, help="uncached prompt")
     run.add_argument("--out", type=Path, required=True)
     rep = sub.add_parser("report", help="the table of both runs")

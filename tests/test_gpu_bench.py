@@ -77,24 +77,18 @@ def test_padded_vocabulary_is_generated_and_detokenized(small_model: Path) -> No
 def test_bench_and_report_on_the_cpu(tiny_model_path: Path, tmp_path: Path) -> None:
     gpu_speed = _gpu_speed()
     args = ["--decode-tokens", "8", "--search-tokens", "96", "--prompt-tokens", "300"]
-    args += ["--search-path-tokens", "40", "--wide", "2", "--sequences", "32"]
     args += ["--out", str(tmp_path)]
     assert gpu_speed.main(["bench", str(tiny_model_path), "--n-gpu-layers", "0", *args]) == 0
     record = json.loads((tmp_path / "speed-cpu.json").read_text())
     assert record["offloaded_layers"] == [0, 0]
-    assert [d["sequences"] for d in record["suite"]["decode"]] == [1, 2, 4, 8, 16, 32]
-    assert record["search_path_tokens"] == 40
-    wide = record["wide_search"]
-    assert wide["parallel"] == 2 and wide["search_tokens"] > 0
+    assert [d["sequences"] for d in record["suite"]["decode"]] == [1, 2, 4, 8, 16]
     assert record["prompt"]["tokens"] == 300  # nothing of it was cached
     assert record["gpu_memory"] is None
 
     assert gpu_speed.main(["report", "--out", str(tmp_path)]) == 0
     markdown = (tmp_path / "gpu-bench.md").read_text()
     assert "Random weights (tiny-qwen2: a qwen2 GGUF" in markdown
-    assert "| decode, batch of 32 (tok/s, × single) | not measured |" in markdown
-    row = "| tokens per decode row / search budget / path limit | not measured | 8 / 96 / 40 |"
-    assert row in markdown
+    assert "| decode, batch of 16 (tok/s, × single) | not measured |" in markdown
     summary = json.loads((tmp_path / "gpu-bench.json").read_text())
     assert set(summary["runs"]) == {"cpu"}
 
