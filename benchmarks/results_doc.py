@@ -34,7 +34,8 @@ MGSM = Run(
     "results/mgsm-demo-1.5b.jsonl",
     "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo-1.5b -d mgsm-en,mgsm-zh --limit 30 "
     "-s cot,mcts-step,mcts-mini32,sc,mcts-step-reflect --match-tokens --iterations 8 --branch 2 "
-    "--max-tokens 1024 --seed 0 -o results/mgsm-demo-1.5b.jsonl --resume",
+    "--max-tokens 1024 --seed 0 -o results/mgsm-demo-1.5b.jsonl --resume`, then MGSM-zh on towards "
+    "60 problems (resumed; stopped between problems): the same command with `-d mgsm-zh --limit 60",
 )
 CHART = "docs/img/bench-mgsm-demo-1.5b.png"
 """The README's chart, drawn from the MGSM results (`marco bench report ... --plot`)."""
