@@ -163,13 +163,21 @@ def _correct(answer: str | None, reference: str) -> bool:
     return answers_match(extract_answer(answer or ""), reference)
 
 
-def _chosen(search: dict[str, Any], rollouts: list[RolloutRecord]) -> dict[str, RolloutRecord]:
+def _index(rollouts: list[RolloutRecord], chosen: RolloutRecord) -> int:
+    return next(i for i, c in enumerate(rollouts) if c is chosen)
+
+
+def _chosen(search: dict[str, Any], rollouts: list[RolloutRecord]) -> dict[str, int]:
+    """Select mode -> the index of the rollout it chooses."""
     choices = search.get("choices")
     if choices is not None:
-        return {mode: rollouts[i] for mode, i in choices.items()}
+        return dict(choices)
     if not rollouts:
         return {}
-    return {"reward": max_reward(rollouts), "vote": vote_winner(rollouts)}
+    return {
+        "reward": _index(rollouts, max_reward(rollouts)),
+        "vote": _index(rollouts, vote_winner(rollouts)),
+    }
 
 
 def _searches(
@@ -253,8 +261,7 @@ def compare_rewards(records: Iterable[dict[str, Any]]) -> list[RewardDiagnostics
                 ]
                 ranking.add(scored, ok)
                 if scored:
-                    best = max_reward(scored)
-                    right += next(good for c, good in zip(scored, ok, strict=True) if c is best)
+                    right += ok[_index(scored, max_reward(scored))]
             out.append(
                 RewardDiagnostics(
                     dataset=dataset,
@@ -288,8 +295,7 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
             search, reference = r["search"], str(r["reference"])
             rollouts = _rollouts(r)
             ok = [_correct(c.answer, reference) for c in rollouts]
-            chosen = _chosen(search, rollouts).items()
-            chosen_right = {m: _correct(c.answer, reference) for m, c in chosen}
+            chosen_right = {m: ok[i] for m, i in _chosen(search, rollouts).items()}
             for mode, good in chosen_right.items():
                 known[mode] += 1
                 right[mode] += good
