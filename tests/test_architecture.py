@@ -93,9 +93,7 @@ def test_imports_point_down_the_layers() -> None:
     wrong = []
     for module, targets in _graph().items():
         for target in targets:
-            same_package = _package(target) == _package(module) or target.startswith(
-                module + "."
-            )
+            same_package = _package(target) == _package(module) or target.startswith(module + ".")
             if _layer(target) > _layer(module) and not same_package:
                 wrong.append(
                     f"{module} ({LAYERS[_layer(module)][0]}) imports {target} "

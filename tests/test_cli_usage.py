@@ -48,8 +48,16 @@ def run_marco(*args: str, stdin: str | None = None) -> subprocess.CompletedProce
         (["models", "path"], "name"),
         (["config", "show", "extra", "args"], "extra"),
     ],
-    ids=["unknown-option", "bad-value", "unknown-command", "subcommand-option", "out-of-range",
-         "missing-value", "missing-argument", "extra-argument"],
+    ids=[
+        "unknown-option",
+        "bad-value",
+        "unknown-command",
+        "subcommand-option",
+        "out-of-range",
+        "missing-value",
+        "missing-argument",
+        "extra-argument",
+    ],
 )
 def test_usage_errors_exit_2_without_traceback(args: list[str], expected: str) -> None:
     result = run_marco(*args)

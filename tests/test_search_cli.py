@@ -191,7 +191,10 @@ def test_search_config_lays_settings_over_a_commands_defaults(tmp_path: Path) ->
     bench = resolve_settings("bench", {"early_stop": 0}, path)
     config = search_config(bench, "translate")
     assert (config.iterations, config.branch, config.early_stop, config.max_tokens) == (
-        8, 4, 0, 999
+        8,
+        4,
+        0,
+        999,
     )
     # bench's math suite records only what the user set; the speed suite takes only flags.
     assert search_fields(bench) == {"branch": 4, "max_tokens": 999, "early_stop": 0}

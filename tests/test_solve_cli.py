@@ -225,7 +225,15 @@ def test_prompt_file_with_only_some_keys_is_laid_over_the_shipped_one(
 ) -> None:
     (tmp_path / "solve.yaml").write_text("system_en: Be brief.\n", encoding="utf-8")
     result = marco(
-        "solve", "-m", str(tiny_model_path), "--prompts", str(tmp_path), "--max-tokens", "8",
-        "--system", "en", "1+1?",
+        "solve",
+        "-m",
+        str(tiny_model_path),
+        "--prompts",
+        str(tmp_path),
+        "--max-tokens",
+        "8",
+        "--system",
+        "en",
+        "1+1?",
     )
     assert result.returncode in (0, 3), result.stderr.decode()
