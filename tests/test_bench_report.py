@@ -10,7 +10,14 @@ import pytest
 
 from marco_cli.bench.chrf import chrf_corpus, chrf_sentence
 from marco_cli.bench.report import comparison_table, paired_table, render_markdown, summary_table
-from marco_cli.bench.stats import compare, mcnemar_exact, paired, summarize, wilson_interval
+from marco_cli.bench.stats import (
+    compare,
+    mcnemar_exact,
+    paired,
+    problems_for_power,
+    summarize,
+    wilson_interval,
+)
 
 
 def rec(
@@ -258,6 +265,42 @@ def test_mcnemar_large_counts_stay_exact_and_in_range() -> None:
         mcnemar_exact(-1, 2)
 
 
+def _exact_power(n: int, b: int, c: int, common: int) -> float:
+    """P(McNemar's exact p < 0.05) for n paired problems drawn with the shares b/common (only A
+    right) and c/common (only B right): the discordant count is binomial, then its split."""
+    psi, share = (b + c) / common, b / (b + c)
+    total = 0.0
+    for m in range(n + 1):
+        p_m = math.comb(n, m) * psi**m * (1 - psi) ** (n - m)
+        if p_m < 1e-9:
+            continue  # far in the tails: skipping them keeps the test fast
+        rejected = sum(
+            math.comb(m, a) * share**a * (1 - share) ** (m - a)
+            for a in range(m + 1)
+            if mcnemar_exact(a, m - a) < 0.05
+        )
+        total += p_m * rejected
+    return total
+
+
+@pytest.mark.parametrize(("b", "c", "common"), [(7, 2, 60), (12, 2, 60), (20, 8, 100)])
+def test_problems_for_power_gives_about_four_in_five(b: int, c: int, common: int) -> None:
+    n = problems_for_power(b, c, common)
+    assert n is not None
+    # The approximation is close to the exact test, a little optimistic (hence "somewhat more").
+    assert 0.65 <= _exact_power(n, b, c, common) <= 0.85
+    assert _exact_power(2 * n, b, c, common) > 0.9
+
+
+def test_problems_for_power_edges() -> None:
+    assert problems_for_power(5, 5, 60) is None
+    assert problems_for_power(0, 0, 0) is None
+    assert problems_for_power(2, 7, 60) == problems_for_power(7, 2, 60)
+    # a larger difference at the same discordance needs fewer problems
+    assert problems_for_power(8, 1, 60) < problems_for_power(6, 3, 60)
+    assert problems_for_power(7, 2, 60, power=0.9) > problems_for_power(7, 2, 60)
+
+
 def test_paired_strategies_of_one_file() -> None:
     records = [rec(i, "cot", i <= 10) for i in range(1, 13)]
     records += [rec(i, "sc-5", i in (1, 2, 11, 12)) for i in range(1, 13)]
@@ -270,5 +313,5 @@ def test_paired_strategies_of_one_file() -> None:
     assert cot_sc.p_value == pytest.approx(mcnemar_exact(8, 2))
     assert pairs[("sc-5", "mcts-step")].common == 3
     text = render_markdown(paired_table(list(pairs.values())))
-    assert "| mgsm-en | cot | sc-5 | 12 | 8 | 2 | 0.1094 |" in text
+    assert "| mgsm-en | cot | sc-5 | 12 | 8 | 2 | 0.1094 | 24 |" in text
     assert "McNemar" in text

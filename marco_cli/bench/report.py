@@ -164,11 +164,22 @@ _MCNEMAR_NOTE = (
     "below 0.05 the difference is unlikely to be chance"
 )
 
+_POWER_NOTE = (
+    "n for 80% power: problems a paired run needs for p < 0.05 four times in five, if the shares "
+    "of problems only A / only B gets right stay as observed (Connor's approximation; the exact "
+    "test needs somewhat more); –: no difference observed"
+)
+
+
+def _power(problems: int | None) -> str:
+    return "–" if problems is None else f"{problems:,}"
+
 
 def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
     """Strategies of one run compared problem by problem (first attempts), with McNemar's p."""
     headers = ["dataset", "A", "B", "common n", "only A ✓", "only B ✓", "McNemar p"]
-    align = ["l", "l", "l", "r", "r", "r", "r"]
+    headers.append("n for 80% power")
+    align = ["l", "l", "l", "r", "r", "r", "r", "r"]
     rows = [
         [
             p.dataset,
@@ -178,10 +189,12 @@ def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
             str(p.first_only),
             str(p.second_only),
             _p(p.p_value),
+            _power(p.problems_for_power),
         ]
         for p in pairs
     ]
     notes = ["A and B: two strategies on the problems both answered (first attempt)", _MCNEMAR_NOTE]
+    notes.append(_POWER_NOTE)
     return TextTable(title, headers, rows, align, notes)
 
 

@@ -11,6 +11,10 @@ Definitions (per dataset x strategy):
   differ by more than chance when the problems exactly one side gets right (b and c) split
   unevenly; under "no difference" each such problem is a fair coin, so the two-sided p-value is
   2 * P(X <= min(b, c)) for X ~ Binomial(b + c, 1/2), capped at 1.
+- Problems for 80% power (`problems_for_power`): how many problems a run like this one would
+  need for that test to find the difference it observed, if the observed shares of problems only
+  one side gets right were the truth; a "no" at n = 60 then reads as "too few problems" or as
+  "no difference to find".
 A record with an `error` counts as an incorrect attempt and is also counted in `errors`.
 """
 
@@ -20,6 +24,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 from typing import Any
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "compare",
     "mcnemar_exact",
     "paired",
+    "problems_for_power",
     "summarize",
     "wilson_interval",
 ]
@@ -71,6 +77,23 @@ def mcnemar_exact(b: int, c: int) -> float:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
     return min(1.0, 2 * tail / 2**n)
+
+
+def problems_for_power(
+    b: int, c: int, n: int, alpha: float = 0.05, power: float = 0.8
+) -> int | None:
+    """Paired problems McNemar's test needs to reject "no difference" at `alpha` with probability
+    `power`, when the shares of problems only one side gets right are b/n and c/n.
+
+    Connor's (1987) normal approximation: n = (z_a * sqrt(psi) + z_b * sqrt(psi - d^2))^2 / d^2
+    with psi = (b + c) / n and d = (b - c) / n. The exact test is more conservative at small
+    counts and needs somewhat more. None when b == c: no n finds a zero difference."""
+    if n <= 0 or b == c:
+        return None
+    psi, d = (b + c) / n, abs(b - c) / n
+    normal = NormalDist()
+    z_a, z_b = normal.inv_cdf(1 - alpha / 2), normal.inv_cdf(power)
+    return math.ceil((z_a * math.sqrt(psi) + z_b * math.sqrt(psi - d * d)) ** 2 / (d * d))
 
 
 @dataclass(frozen=True)
@@ -230,8 +253,17 @@ class Paired:
     def p_value(self) -> float:
         return mcnemar_exact(self.first_only, self.second_only)
 
+    @property
+    def problems_for_power(self) -> int | None:
+        """Problems a run would need to tell this difference from chance (see the module doc)."""
+        return problems_for_power(self.first_only, self.second_only, self.common)
+
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "p_value": self.p_value}
+        return {
+            **asdict(self),
+            "p_value": self.p_value,
+            "problems_for_power": self.problems_for_power,
+        }
 
 
 def paired(records: Iterable[dict[str, Any]]) -> list[Paired]:
