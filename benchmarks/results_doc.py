@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -68,9 +69,27 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def _commit_dates(path: Path) -> list[str]:
+    """Dates of the commits that changed `path` (records written before they carried a time are
+    dated by the commits that added them); none outside a git checkout."""
+    try:
+        log = subprocess.run(
+            ["git", "log", "--format=%cs", "--", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return log.stdout.split()
+
+
 def _provenance(run: Run, records: list[dict[str, Any]]) -> list[str]:
     path = ROOT / run.file
     times = sorted(str(r["time"])[:10] for r in records if r.get("time"))
+    if len(times) < len(records):
+        times = sorted(times + _commit_dates(path))
     dates = f"{times[0]} to {times[-1]}" if times and times[0] != times[-1] else "".join(times[:1])
     lines = [
         f"- results: `{run.file}` ({len(records)} records, sha256 `{_sha256(path)}`)",
@@ -138,6 +157,15 @@ def mgsm_section() -> list[str]:
     return out
 
 
+_SLANG_ORDER = {"listed": 0, "unlisted": 1, "direct": 0, "cot": 1, "mcts": 2}
+
+
+def _slang_order(group: tuple[str, str, str, bool]) -> tuple[Any, ...]:
+    """Table order: model, then the listed set before the unlisted, strategies from the cheapest."""
+    model, set_name, strategy, glossary = group
+    return (model, _SLANG_ORDER.get(set_name, 2), set_name, _SLANG_ORDER.get(strategy, 3), glossary)
+
+
 def slang_section() -> list[str]:
     runs = [(run, _records(ROOT / run.file)) for run in SLANG if (ROOT / run.file).is_file()]
     if not runs:
@@ -148,22 +176,28 @@ def slang_section() -> list[str]:
         "tests/data/slang_zh_unlisted.tsv, slang none of them knows (a test checks it), so it "
         "measures the model and the prompt. A sentence passes when its translation carries the "
         "meaning (one of the listed words) and no literal mistranslation; `glossary` is the "
-        "curated list plus CC-CEDICT hints in the prompt. Times are left out: these runs shared "
-        "the machine with other work.",
+        "curated list plus CC-CEDICT hints in the prompt. `mcts` is the translation search "
+        "(`marco translate -s mcts`: 8 iterations, branch 2, early stop 3, no reflection); "
+        "`same as cot`: sentences translated word for word as `cot` did with the same glossary "
+        "setting. Times are left out: these runs shared the machine with other work.",
         "",
-        "| model | set | strategy | glossary | passed | % | gen tok/sentence |",
-        "|:---|:---|:---|:---|---:|---:|---:|",
+        "| model | set | strategy | glossary | passed | % | gen tok/sentence | same as cot |",
+        "|:---|:---|:---|:---|---:|---:|---:|---:|",
     ]
     for _, records in runs:
         groups: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = defaultdict(list)
         for r in records:
             groups[(r["model"]["name"], r["set"], r["strategy"], r["glossary"])].append(r)
-        for (model, set_name, strategy, glossary), group in groups.items():
+        for model, set_name, strategy, glossary in sorted(groups, key=_slang_order):
+            group = groups[(model, set_name, strategy, glossary)]
             n, passed = len(group), sum(bool(r["passed"]) for r in group)
             tokens = sum(int(r["generated_tokens"]) for r in group) / n
+            cot = {r["term"]: r["translation"] for r in groups[(model, set_name, "cot", glossary)]}
+            same = sum(1 for r in group if cot.get(r["term"]) == r["translation"])
             out.append(
                 f"| {model} | {set_name} | {strategy} | {'on' if glossary else 'off'} | "
-                f"{passed}/{n} | {100 * passed / n:.0f} | {tokens:.0f} |"
+                f"{passed}/{n} | {100 * passed / n:.0f} | {tokens:.0f} | "
+                f"{'–' if strategy == 'cot' or not cot else f'{same}/{n}'} |"
             )
     out.append("")
     for run, records in runs:

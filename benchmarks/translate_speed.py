@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +137,7 @@ def slang(args: argparse.Namespace) -> None:
                         "why": why,
                         "generated_tokens": unit.generated_tokens,
                         "seconds": round(unit.seconds, 3),
+                        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         "marco": __version__,
                     }
                     with out.open("a", encoding="utf-8") as fh:
