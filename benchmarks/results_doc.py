@@ -33,10 +33,11 @@ class Run:
 
 MGSM = Run(
     "results/mgsm-demo-1.5b.jsonl",
-    "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo-1.5b -d mgsm-en,mgsm-zh --limit 30 "
+    "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo-1.5b -d mgsm-en,mgsm-zh --limit 60 "
     "-s cot,mcts-step,mcts-mini32,sc,mcts-step-reflect --match-tokens --iterations 8 --branch 2 "
-    "--max-tokens 1024 --seed 0 -o results/mgsm-demo-1.5b.jsonl --resume`, then MGSM-zh on towards "
-    "60 problems (resumed; stopped between problems): the same command with `-d mgsm-zh --limit 60",
+    "--max-tokens 1024 --seed 0 -o results/mgsm-demo-1.5b.jsonl --resume`, run in parts, resuming: "
+    "the first 30 problems of each language, then each language on to 60 in a process of its own "
+    "(the English one into a second file, appended to this one afterwards), each with `--threads 1",
 )
 CHART = "docs/img/bench-mgsm-demo-1.5b.png"
 """The README's chart, drawn from the MGSM results (`marco bench report ... --plot`)."""
@@ -47,7 +48,9 @@ MGSM_SMALL = Run(
     "--max-tokens 1024 --seed 0 -o results/mgsm-demo.jsonl --resume`, then the search on the same "
     "file: `MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo -d mgsm-en --limit 30 "
     "-s cot,mcts-step --iterations 8 --branch 2 --max-tokens 1024 --seed 0 "
-    "-o results/mgsm-demo.jsonl --resume",
+    "-o results/mgsm-demo.jsonl --resume`, then on towards the demo-1.5b run's 60 problems and "
+    "five strategies (in progress; stopped between problems): its command with "
+    "`-m demo -o results/mgsm-demo.jsonl",
 )
 SLANG = [
     Run(
