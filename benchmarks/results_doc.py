@@ -195,7 +195,8 @@ def slang_section() -> list[str]:
             group = groups[(model, set_name, strategy, glossary)]
             n, passed = len(group), sum(bool(r["passed"]) for r in group)
             tokens = sum(int(r["generated_tokens"]) for r in group) / n
-            cot = {r["term"]: r["translation"] for r in groups[(model, set_name, "cot", glossary)]}
+            cot_rows = groups.get((model, set_name, "cot", glossary), [])
+            cot = {r["term"]: r["translation"] for r in cot_rows}
             same = sum(1 for r in group if cot.get(r["term"]) == r["translation"])
             out.append(
                 f"| {model} | {set_name} | {strategy} | {'on' if glossary else 'off'} | "
