@@ -160,19 +160,24 @@ def mgsm_section() -> list[str]:
     return out
 
 
-_SLANG_ORDER = {"listed": 0, "unlisted": 1, "direct": 0, "cot": 1, "mcts": 2}
-
-
-def _slang_order(group: tuple[str, str, str, bool]) -> tuple[Any, ...]:
-    """Table order: model, then the listed set before the unlisted, strategies from the cheapest."""
-    model, set_name, strategy, glossary = group
-    return (model, _SLANG_ORDER.get(set_name, 2), set_name, _SLANG_ORDER.get(strategy, 3), glossary)
+SLANG_SETS = ("listed", "unlisted")
 
 
 def slang_section() -> list[str]:
+    from marco_cli.translate.options import SEARCH_DEFAULTS, STRATEGIES
+
     runs = [(run, _records(ROOT / run.file)) for run in SLANG if (ROOT / run.file).is_file()]
     if not runs:
         return []
+
+    def order(group: tuple[str, str, str, bool]) -> tuple[Any, ...]:
+        """Model, then the listed set before the unlisted, strategies as `translate` lists them."""
+        model, set_name, strategy, glossary = group
+        known = SLANG_SETS.index(set_name) if set_name in SLANG_SETS else len(SLANG_SETS)
+        rank = STRATEGIES.index(strategy) if strategy in STRATEGIES else len(STRATEGIES)
+        return model, known, set_name, rank, glossary
+
+    search = SEARCH_DEFAULTS
     out = ["## Slang translation (zh → en)", ""]
     out += [
         "`listed`: tests/data/slang_zh.tsv, slang the shipped glossaries know; `unlisted`: "
@@ -180,7 +185,9 @@ def slang_section() -> list[str]:
         "measures the model and the prompt. A sentence passes when its translation carries the "
         "meaning (one of the listed words) and no literal mistranslation; `glossary` is the "
         "curated list plus CC-CEDICT hints in the prompt. `mcts` is the translation search "
-        "(`marco translate -s mcts`: 8 iterations, branch 2, early stop 3, no reflection); "
+        f"(`marco translate -s mcts`: {search['iterations']} iterations, branch "
+        f"{search['branch']}, early stop {search['early_stop']}, "
+        f"{'with' if search['reflect'] else 'no'} reflection); "
         "`same as cot`: sentences translated word for word as `cot` did with the same glossary "
         "setting. Times are left out: these runs shared the machine with other work.",
         "",
@@ -191,7 +198,7 @@ def slang_section() -> list[str]:
         groups: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = defaultdict(list)
         for r in records:
             groups[(r["model"]["name"], r["set"], r["strategy"], r["glossary"])].append(r)
-        for model, set_name, strategy, glossary in sorted(groups, key=_slang_order):
+        for model, set_name, strategy, glossary in sorted(groups, key=order):
             group = groups[(model, set_name, strategy, glossary)]
             n, passed = len(group), sum(bool(r["passed"]) for r in group)
             tokens = sum(int(r["generated_tokens"]) for r in group) / n

@@ -177,9 +177,17 @@ def _power(problems: int | None) -> str:
 
 def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
     """Strategies of one run compared problem by problem (first attempts), with McNemar's p."""
-    headers = ["dataset", "A", "B", "common n", "only A ✓", "only B ✓", "McNemar p"]
-    headers.append("n for 80% power")
-    align = ["l", "l", "l", "r", "r", "r", "r", "r"]
+    headers = [
+        "dataset",
+        "A",
+        "B",
+        "common n",
+        "only A ✓",
+        "only B ✓",
+        "McNemar p",
+        "n for 80% power",
+    ]
+    align = ["l"] * 3 + ["r"] * 5
     rows = [
         [
             p.dataset,
@@ -193,8 +201,8 @@ def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
         ]
         for p in pairs
     ]
-    notes = ["A and B: two strategies on the problems both answered (first attempt)", _MCNEMAR_NOTE]
-    notes.append(_POWER_NOTE)
+    notes = ["A and B: two strategies on the problems both answered (first attempt)"]
+    notes += [_MCNEMAR_NOTE, _POWER_NOTE]
     return TextTable(title, headers, rows, align, notes)
 
 
