@@ -157,6 +157,83 @@ def mgsm_section() -> list[str]:
         if found:
             out += ["### Search diagnostics of demo, to set beside demo-1.5b's", ""]
             out.append(render_markdown(diagnostics_table(found), heading=False))
+        out += size_trend({"demo": small_records, "demo-1.5b": records})
+    return out
+
+
+def _family(record: dict[str, Any]) -> str:
+    """The strategy, with every self-consistency run as `sc` (its name says its most chains,
+    which differs between runs)."""
+    return "sc" if isinstance(record.get("sc"), dict) else str(record["strategy"])
+
+
+def _common_problems(runs: dict[str, list[dict[str, Any]]]) -> set[tuple[str, str]]:
+    """(dataset, id) of the problems every run answered (first attempt) with every strategy any
+    run used on that dataset."""
+    answered: dict[str, dict[tuple[str, str], set[str]]] = {}
+    used: dict[str, set[str]] = defaultdict(set)
+    for label, records in runs.items():
+        answered[label] = defaultdict(set)
+        for r in records:
+            if int(r.get("sample", 0)) == 0:
+                answered[label][(r["dataset"], str(r["id"]))].add(_family(r))
+                used[r["dataset"]].add(_family(r))
+    keys = set.intersection(*(set(problems) for problems in answered.values()))
+    return {k for k in keys if all(used[k[0]] <= a[k] for a in answered.values())}
+
+
+def size_trend(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The search against self-consistency per model, on the problems all runs share: whether
+    the reward ranks rollouts better, and the search gains on sc, as the model grows."""
+    from marco_cli.bench import diagnose
+
+    common = _common_problems(runs)
+    if not common:
+        return []
+    family = {str(r["strategy"]): _family(r) for records in runs.values() for r in records}
+    found = {
+        label: {
+            (d.dataset, family[d.strategy]): d
+            for d in diagnose(r for r in records if (r["dataset"], str(r["id"])) in common)
+        }
+        for label, records in runs.items()
+    }
+
+    def pts(a: float | None, b: float | None) -> str:
+        return "–" if a is None or b is None else f"{100 * (a - b):+.1f}"
+
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{100 * value:.1f}"
+
+    out = [
+        "### What changes with the model's size",
+        "",
+        "| dataset | search | model | n | Test@1 % | sc Test@1 % | search − sc pts | "
+        "coverage % (search / sc) | AUC within (pairs) | reward − vote pts |",
+        "|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    keys = sorted({k for rows in found.values() for k in rows if k[1] != "sc"})
+    for dataset, strategy in keys:
+        for label, rows in found.items():
+            search, sc = rows.get((dataset, strategy)), rows.get((dataset, "sc"))
+            if search is None or sc is None:
+                continue
+            auc = "–" if search.auc_within is None else f"{search.auc_within:.2f}"
+            out.append(
+                f"| {dataset} | {strategy} | {label} | {search.n} | {pct(search.accuracy)} | "
+                f"{pct(sc.accuracy)} | {pts(search.accuracy, sc.accuracy)} | "
+                f"{pct(search.oracle)} / {pct(sc.oracle)} | {auc} ({search.within_pairs}) | "
+                f"{pts(search.select.get('reward'), search.select.get('vote'))} |"
+            )
+    out += [
+        "",
+        "each model's runs on the problems both answered with every strategy (first attempt); "
+        "sc: self-consistency at the same problem's tokens; coverage: some completed rollout (sc: "
+        "chain) is right; AUC within: P(a right rollout's reward > a wrong one's of the same "
+        "problem); reward − vote: the reward's final choice against a majority vote over the same "
+        "search's rollouts",
+        "",
+    ]
     return out
 
 
