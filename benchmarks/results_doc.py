@@ -198,6 +198,12 @@ def size_trend(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
         }
         for label, records in runs.items()
     }
+    cot: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for label, records in runs.items():
+        for r in records:
+            first = int(r.get("sample", 0)) == 0
+            if first and r["strategy"] == "cot" and (r["dataset"], str(r["id"])) in common:
+                cot[(label, r["dataset"])].append(bool(r.get("correct")))
 
     def pts(a: float | None, b: float | None) -> str:
         return "–" if a is None or b is None else f"{100 * (a - b):+.1f}"
@@ -208,9 +214,9 @@ def size_trend(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
     out = [
         "### What changes with the model's size",
         "",
-        "| dataset | search | model | n | Test@1 % | sc Test@1 % | search − sc pts | "
+        "| dataset | search | model | n | cot % | sc % | search % | search − sc pts | "
         "coverage % (search / sc) | AUC within (pairs) | reward − vote pts |",
-        "|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|",
+        "|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     keys = sorted({k for rows in found.values() for k in rows if k[1] != "sc"})
     for dataset, strategy in keys:
@@ -219,18 +225,21 @@ def size_trend(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
             if search is None or sc is None:
                 continue
             auc = "–" if search.auc_within is None else f"{search.auc_within:.2f}"
+            chains = cot.get((label, dataset))
             out.append(
-                f"| {dataset} | {strategy} | {label} | {search.n} | {pct(search.accuracy)} | "
-                f"{pct(sc.accuracy)} | {pts(search.accuracy, sc.accuracy)} | "
+                f"| {dataset} | {strategy} | {label} | {search.n} | "
+                f"{pct(sum(chains) / len(chains) if chains else None)} | {pct(sc.accuracy)} | "
+                f"{pct(search.accuracy)} | {pts(search.accuracy, sc.accuracy)} | "
                 f"{pct(search.oracle)} / {pct(sc.oracle)} | {auc} ({search.within_pairs}) | "
                 f"{pts(search.select.get('reward'), search.select.get('vote'))} |"
             )
     out += [
         "",
-        "each model's runs on the problems both answered with every strategy (first attempt); "
-        "sc: self-consistency at the same problem's tokens; coverage: some completed rollout (sc: "
-        "chain) is right; AUC within: P(a right rollout's reward > a wrong one's of the same "
-        "problem); reward − vote: the reward's final choice against a majority vote over the same "
+        "each model's runs on the problems both answered with every strategy (first attempt), "
+        "Test@1 of cot, sc and the search; sc: self-consistency at the same problem's tokens; "
+        "coverage: some completed rollout (sc: chain) is right; AUC within: P(a right rollout's "
+        "reward > a wrong one's of the same problem); reward − vote: the reward's final choice "
+        "against a majority vote over the same "
         "search's rollouts",
         "",
     ]

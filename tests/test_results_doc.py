@@ -18,6 +18,10 @@ def _results_doc():
     return module
 
 
+def cot(pid: str, correct: bool) -> dict:
+    return {"dataset": "toy", "id": pid, "strategy": "cot", "sample": 0, "correct": correct}
+
+
 def sc(pid: str, reference: str, answers: list[str], name: str) -> dict:
     return {
         "dataset": "toy",
@@ -38,6 +42,7 @@ def test_size_trend_compares_the_search_with_sc_on_the_problems_both_runs_share(
             "1", "7", [rollout(1, "5", 0.9), rollout(2, "7", 0.6)], choices={"reward": 0, "vote": 1}
         ),
         sc("1", "7", ["7", "7", "5"], "sc-3"),
+        cot("1", False),
         # problem 2: only the search ran, so it is left out of the comparison
         record("2", "3", [rollout(1, "3", 0.9)]),
     ]
@@ -46,6 +51,8 @@ def test_size_trend_compares_the_search_with_sc_on_the_problems_both_runs_share(
             "1", "7", [rollout(1, "7", 0.9), rollout(2, "5", 0.6)], choices={"reward": 0, "vote": 0}
         ),
         sc("1", "7", ["5", "7"], "sc-5"),  # a different name, the same strategy
+        cot("1", True),
+        cot("2", False),  # not shared: it must not count
         record("2", "3", [rollout(1, "3", 0.9)]),
         sc("2", "3", ["3"], "sc-5"),
     ]
@@ -56,8 +63,10 @@ def test_size_trend_compares_the_search_with_sc_on_the_problems_both_runs_share(
     rows = [line.strip("| ").split(" | ") for line in lines if line.startswith("| toy |")]
     head = ["toy", "mcts-step"]
     assert rows == [
-        head + ["small", "1", "0.0", "100.0", "-100.0", "100.0 / 100.0", "0.00 (1)", "-100.0"],
-        head + ["large", "1", "100.0", "0.0", "+100.0", "100.0 / 100.0", "1.00 (1)", "+0.0"],
+        head
+        + ["small", "1", "0.0", "100.0", "0.0", "-100.0", "100.0 / 100.0", "0.00 (1)", "-100.0"],
+        head
+        + ["large", "1", "100.0", "0.0", "100.0", "+100.0", "100.0 / 100.0", "1.00 (1)", "+0.0"],
     ]
 
 
