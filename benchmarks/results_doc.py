@@ -48,9 +48,9 @@ MGSM_SMALL = Run(
     "--max-tokens 1024 --seed 0 -o results/mgsm-demo.jsonl --resume`, then the search on the same "
     "file: `MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo -d mgsm-en --limit 30 "
     "-s cot,mcts-step --iterations 8 --branch 2 --max-tokens 1024 --seed 0 "
-    "-o results/mgsm-demo.jsonl --resume`, then on towards the demo-1.5b run's 60 problems and "
-    "five strategies (in progress; stopped between problems): its command with "
-    "`-m demo -o results/mgsm-demo.jsonl",
+    "-o results/mgsm-demo.jsonl --resume`, then the demo-1.5b run's five strategies, split the "
+    "same way and stopped after MGSM-en problem 57 and MGSM-zh problem 43 (the same command "
+    "resumes there), with its command and `-m demo -o results/mgsm-demo.jsonl",
 )
 SLANG = [
     Run(
