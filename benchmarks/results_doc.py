@@ -239,8 +239,7 @@ def size_trend(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
         "Test@1 of cot, sc and the search; sc: self-consistency at the same problem's tokens; "
         "coverage: some completed rollout (sc: chain) is right; AUC within: P(a right rollout's "
         "reward > a wrong one's of the same problem); reward − vote: the reward's final choice "
-        "against a majority vote over the same "
-        "search's rollouts",
+        "against a majority vote over the same search's rollouts",
         "",
     ]
     return out
