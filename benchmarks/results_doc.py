@@ -185,25 +185,26 @@ def _common_problems(runs: dict[str, list[dict[str, Any]]]) -> set[tuple[str, st
 def size_trend(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
     """The search against self-consistency per model, on the problems all runs share: whether
     the reward ranks rollouts better, and the search gains on sc, as the model grows."""
-    from marco_cli.bench import diagnose
+    from marco_cli.bench import diagnose, summarize
 
     common = _common_problems(runs)
     if not common:
         return []
-    family = {str(r["strategy"]): _family(r) for records in runs.values() for r in records}
-    found = {
-        label: {
-            (d.dataset, family[d.strategy]): d
-            for d in diagnose(r for r in records if (r["dataset"], str(r["id"])) in common)
-        }
+    shared = {
+        label: [r for r in records if (r["dataset"], str(r["id"])) in common]
         for label, records in runs.items()
     }
-    cot: dict[tuple[str, str], list[bool]] = defaultdict(list)
-    for label, records in runs.items():
-        for r in records:
-            first = int(r.get("sample", 0)) == 0
-            if first and r["strategy"] == "cot" and (r["dataset"], str(r["id"])) in common:
-                cot[(label, r["dataset"])].append(bool(r.get("correct")))
+    family = {str(r["strategy"]): _family(r) for records in shared.values() for r in records}
+    found = {
+        label: {(d.dataset, family[d.strategy]): d for d in diagnose(records)}
+        for label, records in shared.items()
+    }
+    cot = {
+        (label, s.dataset): s.accuracy
+        for label, records in shared.items()
+        for s in summarize(records)
+        if s.strategy == "cot"
+    }
 
     def pts(a: float | None, b: float | None) -> str:
         return "–" if a is None or b is None else f"{100 * (a - b):+.1f}"
@@ -225,10 +226,9 @@ def size_trend(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
             if search is None or sc is None:
                 continue
             auc = "–" if search.auc_within is None else f"{search.auc_within:.2f}"
-            chains = cot.get((label, dataset))
             out.append(
                 f"| {dataset} | {strategy} | {label} | {search.n} | "
-                f"{pct(sum(chains) / len(chains) if chains else None)} | {pct(sc.accuracy)} | "
+                f"{pct(cot.get((label, dataset)))} | {pct(sc.accuracy)} | "
                 f"{pct(search.accuracy)} | {pts(search.accuracy, sc.accuracy)} | "
                 f"{pct(search.oracle)} / {pct(sc.oracle)} | {auc} ({search.within_pairs}) | "
                 f"{pts(search.select.get('reward'), search.select.get('vote'))} |"
