@@ -103,8 +103,22 @@ def test_coverage_select_modes_auc_and_budget() -> None:
     assert (d.dataset, d.strategy, d.n) == ("toy", "mcts-step", 4)
     assert d.accuracy == 0.25  # only problem 3 was answered right
     assert d.oracle == 0.5  # problems 1 and 3
-    assert d.select == {"reward": 1 / 3, "visits": 0.5, "vote": 1 / 3}  # 3 votes for the 9
-    assert d.select_n == {"reward": 3, "visits": 2, "vote": 3}
+    # 3 votes for the 9; weighted, problem 1's 7s (0.6 + 0.5) outweigh its 5 (0.9); these
+    # rollouts carry no confidences, so their lowest window is unknown
+    assert d.select == {
+        "reward": 1 / 3,
+        "visits": 0.5,
+        "vote": 1 / 3,
+        "weighted-vote": 2 / 3,
+        "lowest-window": None,
+    }
+    assert d.select_n == {
+        "reward": 3,
+        "visits": 2,
+        "vote": 3,
+        "weighted-vote": 3,
+        "lowest-window": 0,
+    }
     # within: problem 1 has 2 right x 1 wrong (both right ones lose), problem 3 has 1 x 2 (wins)
     assert d.within_pairs == 4 and d.auc_within == pytest.approx(2 / 4)
     # pooled: right 0.6, 0.5, 0.7 against wrong 0.9, 0.8, 0.7, 0.4, 0.3
@@ -117,8 +131,16 @@ def test_coverage_select_modes_auc_and_budget() -> None:
     # problem 1: only the vote is right; problem 3: only the reward
     assert (d.vote_only, d.reward_only, d.vote_vs_reward_p) == (1, 1, 1.0)
     table = diagnostics_table([d])
-    assert table.rows[0][11] == "–"
-    assert table.rows[0][4:9] == ["50.0", "33.3 (n=3)", "50.0 (n=2)", "33.3 (n=3)", "1/1 (1.0000)"]
+    assert table.rows[0][13] == "–"
+    assert table.rows[0][4:11] == [
+        "50.0",
+        "33.3 (n=3)",
+        "50.0 (n=2)",
+        "33.3 (n=3)",
+        "66.7 (n=3)",
+        "–",
+        "1/1 (1.0000)",
+    ]
 
 
 def test_length_bias_compares_longer_and_shorter_rollouts_of_a_problem() -> None:
@@ -150,7 +172,7 @@ def test_self_consistency_gets_coverage_and_distinct_answers_of_its_chains() -> 
     (d,) = diagnose(records + [record("1", "7", [rollout(1, "7", 0.9)], choices={"reward": 0})])[1:]
     assert (d.strategy, d.n, d.accuracy, d.oracle) == ("sc-5", 3, 1 / 3, 2 / 3)
     assert d.completed == 3.0 and d.distinct == 1.0 and d.no_answer == 1
-    assert d.auc_within is None and d.select_n == {"reward": 0, "visits": 0, "vote": 0}
+    assert d.auc_within is None and not any(d.select_n.values())
     assert d.vote_vs_reward_p is None
 
 
@@ -208,7 +230,7 @@ def test_diagnostics_of_a_real_search_run(tiny_engine, tmp_path: Path) -> None:
             assert chosen["answer"] in r["output"] or r["answer"] == ""
     (d,) = diagnose(records)
     assert d.strategy == "mcts-mini32" and d.n == 2
-    assert all(d.select_n[mode] == 2 - d.no_answer for mode in ("reward", "visits", "vote"))
+    assert all(d.select_n[mode] == 2 - d.no_answer for mode in d.select_n)
     # the report shows them, and --json carries them
     out = subprocess.run(
         [

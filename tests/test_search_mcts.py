@@ -434,8 +434,9 @@ def test_the_result_says_what_every_select_mode_would_have_chosen():
     for select in ("reward", "vote", "visits"):
         result = run(engine(*docs, pick="index"), iterations=1, early_stop=0, select=select)
         chosen = {mode: result.completed[i] for mode, i in result.choices.items()}
-        assert set(chosen) == {"reward", "vote", "visits"}
+        assert set(chosen) == {"reward", "vote", "visits", "weighted-vote", "lowest-window"}
         assert (chosen["reward"].answer, chosen["vote"].answer) == ("1", "2")
+        assert chosen["weighted-vote"].answer == "2"  # 0.5 + 0.7 outweighs 0.9
         assert chosen["vote"].reward == pytest.approx(0.7)
         assert chosen[select].answer == result.answer  # the answer is the configured mode's
         assert result.summary()["choices"] == result.choices

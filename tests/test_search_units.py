@@ -219,3 +219,27 @@ def test_uct_prefers_unvisited_then_balances_value_and_exploration():
     assert uct_score(b, parent, math.sqrt(2)) == pytest.approx(score_b)
     assert score_b > score_a  # exploration wins with c = sqrt(2)
     assert uct_score(a, parent, 0.1) > uct_score(b, parent, 0.1)  # exploitation wins
+
+
+def test_lowest_window_is_the_least_confident_stretch_of_model_tokens():
+    from marco_cli.search.uct import lowest_window
+
+    assert lowest_window([0.9, None, 0.2, 0.4, 1.0], window=2) == pytest.approx(0.3)
+    assert lowest_window([0.5, None, 0.7], window=32) == pytest.approx(0.6)  # shorter: the mean
+    assert lowest_window([None, None]) == 0.0
+
+
+def test_recorded_choosers_weigh_answers_by_reward_and_paths_by_their_worst_window():
+    from marco_cli.search.results import RolloutRecord
+    from marco_cli.search.uct import lowest_window_winner, weighted_vote_winner
+
+    def rec(key: str, reward: float, confidences=()) -> RolloutRecord:
+        return RolloutRecord(0, key, key, reward, 9, True, "", tuple(confidences))
+
+    # two 3s (0.3 + 0.3) against one 5 (0.9): the count says 3, the weight says 5
+    rollouts = [rec("3", 0.3), rec("3", 0.3), rec("5", 0.9)]
+    assert weighted_vote_winner(rollouts).key == "5"
+    # a steady path beats one with a higher mean and one unsure stretch
+    steady = rec("1", 0.7, [0.7] * 40)
+    dip = rec("2", 0.9, [1.0] * 30 + [0.1] * 20 + [1.0] * 30)
+    assert lowest_window_winner([dip, steady]) is steady

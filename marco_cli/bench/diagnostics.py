@@ -11,6 +11,8 @@ For each (dataset, search strategy), over first attempts:
   `reward` on the searches where exactly one of them is right. Records hold the index each mode
   chooses (`search.choices`); for records written before that existed, `reward` and `vote` are
   recomputed from the completed rollouts with the search's own functions and `visits` is unknown.
+  The recorded choosers (`weighted-vote`, `lowest-window`) are reported beside the modes; for
+  records written before they were recorded, they are recomputed the same way.
 - **Reward AUC**: how well the reward ranks correct completed rollouts above incorrect ones — the
   probability that a random correct rollout out-scores a random incorrect one (ties count half).
   `pooled` compares rollouts across all problems; `within` only pairs from the same problem,
@@ -39,13 +41,14 @@ from typing import Any
 from marco_cli.answers import answers_match, extract_answer
 from marco_cli.bench.stats import mcnemar_exact, mean_of
 from marco_cli.search import (
+    CHOOSERS,
+    RECORDED_CHOOSERS,
     REWARDS,
     SELECT_MODES,
     PathSample,
     RolloutRecord,
     get_reward,
     max_reward,
-    vote_winner,
 )
 
 __all__ = ["RewardDiagnostics", "SearchDiagnostics", "compare_rewards", "diagnose", "rank_auc"]
@@ -68,7 +71,8 @@ class SearchDiagnostics:
     accuracy: float | None
     oracle: float | None
     select: dict[str, float | None]
-    """Select mode -> accuracy over the problems where its choice is known."""
+    """Select mode or recorded chooser -> accuracy over the problems where its choice is
+    known."""
     select_n: dict[str, int]
     vote_only: int
     """Searches where `--select vote` chose a correct answer and `--select reward` did not."""
@@ -167,17 +171,21 @@ def _index(rollouts: list[RolloutRecord], chosen: RolloutRecord) -> int:
     return next(i for i, c in enumerate(rollouts) if c is chosen)
 
 
+_CHOICES = SELECT_MODES + RECORDED_CHOOSERS
+
+
 def _chosen(search: dict[str, Any], rollouts: list[RolloutRecord]) -> dict[str, int]:
-    """Select mode -> the index of the rollout it chooses."""
-    choices = search.get("choices")
-    if choices is not None:
-        return dict(choices)
+    """Select mode or recorded chooser -> the index of the rollout it chooses: as recorded, and
+    where the record predates a chooser that needs only the rollouts, recomputed."""
+    chosen = dict(search.get("choices") or {})
     if not rollouts:
-        return {}
-    return {
-        "reward": _index(rollouts, max_reward(rollouts)),
-        "vote": _index(rollouts, vote_winner(rollouts)),
-    }
+        return chosen
+    scored = all(c.confidences for c in rollouts)
+    for mode, choose in CHOOSERS.items():
+        # Records from before per-token confidences were kept cannot say their lowest window.
+        if mode not in chosen and (scored or mode != "lowest-window"):
+            chosen[mode] = _index(rollouts, choose(rollouts))
+    return chosen
 
 
 def _searches(
@@ -210,8 +218,8 @@ def _chains(dataset: str, strategy: str, group: list[dict[str, Any]]) -> SearchD
         n=n,
         accuracy=sum(bool(r.get("correct")) for r in group) / n,
         oracle=covered / n,
-        select={m: None for m in SELECT_MODES},
-        select_n={m: 0 for m in SELECT_MODES},
+        select={m: None for m in _CHOICES},
+        select_n={m: 0 for m in _CHOICES},
         vote_only=0,
         reward_only=0,
         auc_pooled=None,
@@ -318,8 +326,8 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
                 n=n,
                 accuracy=sum(bool(r.get("correct")) for r in group) / n,
                 oracle=oracle / n,
-                select={m: (right[m] / known[m] if known[m] else None) for m in SELECT_MODES},
-                select_n={m: known[m] for m in SELECT_MODES},
+                select={m: (right[m] / known[m] if known[m] else None) for m in _CHOICES},
+                select_n={m: known[m] for m in _CHOICES},
                 vote_only=vote_only,
                 reward_only=reward_only,
                 auc_pooled=ranking.auc_pooled,

@@ -209,15 +209,16 @@ def paired_table(pairs: Sequence[Paired], title: str = "paired") -> TextTable:
 def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
     """What the searches did: coverage, each select mode, the reward's AUC, the budget."""
     headers = ["dataset", "strategy", "n", "Test@1 %", "coverage %", "reward %", "visits %"]
-    headers += ["vote %", "vote/reward only ✓ (p)", "AUC pooled", "AUC within (pairs)"]
+    headers += ["vote %", "weighted vote %", "lowest window %", "vote/reward only ✓ (p)"]
+    headers += ["AUC pooled", "AUC within (pairs)"]
     headers += ["longer wins"]
     headers += ["done/problem", "cut/problem"]
     headers += ["forced %", "answers/problem", "no answer", "stopped by"]
-    align = ["l", "l"] + ["r"] * 15 + ["l"]
+    align = ["l", "l"] + ["r"] * 17 + ["l"]
     rows = []
     for d in diagnostics:
         modes = []
-        for mode in ("reward", "visits", "vote"):
+        for mode in ("reward", "visits", "vote", "weighted-vote", "lowest-window"):
             known = d.select_n[mode]
             cell = _pct(d.select[mode])
             modes.append(cell if known in (0, d.n) else f"{cell} (n={known})")
@@ -234,6 +235,8 @@ def diagnostics_table(diagnostics: Sequence[SearchDiagnostics]) -> TextTable:
     notes = [
         "coverage: some completed rollout is correct (no final choice can do better); "
         "reward/visits/vote: the accuracy each --select mode would have had on the same searches; "
+        "weighted vote / lowest window: recorded choosers, not --select modes (answers weighted by "
+        "their reward; the rollout whose least confident 32 tokens are the most confident); "
         "vote/reward only ✓: searches where only the vote's / only the reward's choice is right, "
         "with McNemar's exact p",
         "AUC: P(correct rollout's reward > incorrect one's), 0.5 = chance; pooled over all "

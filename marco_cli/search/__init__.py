@@ -3,7 +3,7 @@ the UI and of what is searched for: `run_mcts(engine, prompt_tokens, SearchConfi
 → `SearchResult`, where the `Task` says what actions and answers are."""
 
 from marco_cli.search.actions import ACTIONS, ActionRule, action_rule
-from marco_cli.search.config import SELECT_MODES, SearchConfig
+from marco_cli.search.config import RECORDED_CHOOSERS, SELECT_MODES, SearchConfig
 from marco_cli.search.mcts import run_mcts
 from marco_cli.search.results import (
     RolloutRecord,
@@ -21,10 +21,12 @@ from marco_cli.search.reward import (
 )
 from marco_cli.search.task import Task
 from marco_cli.search.tree import Node, Rollout, Tree
-from marco_cli.search.uct import max_reward, vote_winner
+from marco_cli.search.uct import CHOOSERS, max_reward, vote_winner
 
 __all__ = [
     "ACTIONS",
+    "CHOOSERS",
+    "RECORDED_CHOOSERS",
     "REWARDS",
     "SELECT_MODES",
     "ActionRule",

@@ -12,6 +12,9 @@ from marco_cli.search.actions import ACTIONS, DEFAULT_MAX_STEP_TOKENS
 from marco_cli.search.reward import REWARDS
 
 SELECT_MODES: tuple[str, ...] = ("reward", "visits", "vote")
+RECORDED_CHOOSERS: tuple[str, ...] = ("weighted-vote", "lowest-window")
+"""Final choices every search records beside the select modes (`choices`) without offering
+them as `--select`: candidates for a later, pre-registered comparison (docs/preregistration.md)."""
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,21 @@ Pure tree logic — no engine, no text:
   one; `"visits"` follows the most-visited children and returns the best rollout at the deepest
   node of that chain that has one; `"vote"` returns the best rollout of the most frequent answer
   (compared by the task's `answer_key`; ties by best reward).
+- **Recorded choosers** (`RECORDED_CHOOSERS`, in `choices` only, not `--select`):
+  `"weighted-vote"` sums each answer's rewards instead of counting it (the confidence-weighted
+  vote of Deep Think with Confidence, arXiv 2508.15260, with the paper's reward as the weight);
+  `"lowest-window"` takes the rollout whose least confident stretch of `WINDOW` tokens is the
+  most confident (that paper's lowest group confidence, over the paper's c_i).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 
-from marco_cli.search.config import SELECT_MODES
+from marco_cli.search.config import RECORDED_CHOOSERS, SELECT_MODES
 from marco_cli.search.results import RolloutRecord
 from marco_cli.search.tree import Node, Tree
 
@@ -156,8 +162,8 @@ class UctPolicy:
         if not self.completed:
             return None
         mode = mode or self.select_mode
-        if mode == "vote":
-            return vote_winner(self.completed)
+        if mode in CHOOSERS:
+            return CHOOSERS[mode](self.completed)
         if mode == "visits":
             for node in reversed(self.visits_chain()):
                 inside = [
@@ -170,11 +176,12 @@ class UctPolicy:
         return max_reward(self.completed)
 
     def choices(self) -> dict[str, int]:
-        """For every select mode, the index in `completed` of the rollout it chooses: what
-        each mode would have answered from this one search (bench's diagnostics compare them)."""
+        """For every select mode and recorded chooser, the index in `completed` of the rollout
+        it chooses: what each would have answered from this one search (bench's diagnostics
+        compare them)."""
         index = {id(c): i for i, c in enumerate(self.completed)}
         choices = {}
-        for mode in SELECT_MODES:
+        for mode in SELECT_MODES + RECORDED_CHOOSERS:
             chosen = self.best(mode)
             if chosen is not None:
                 choices[mode] = index[id(chosen)]
@@ -209,6 +216,49 @@ def vote_winner(records: list[RolloutRecord]) -> RolloutRecord:
     return max_reward([c for c in records if c.key == winner])
 
 
+def weighted_vote_winner(records: list[RolloutRecord]) -> RolloutRecord:
+    """The best rollout of the answer key whose rollouts' rewards add up to the most; ties to
+    the key with the best reward."""
+    totals: dict[str, float] = {}
+    best_reward: dict[str, float] = {}
+    for c in records:
+        totals[c.key] = totals.get(c.key, 0.0) + c.reward
+        best_reward[c.key] = max(best_reward.get(c.key, -math.inf), c.reward)
+    winner = max(totals, key=lambda k: (totals[k], best_reward[k]))
+    return max_reward([c for c in records if c.key == winner])
+
+
+WINDOW = 32
+"""Tokens in the sliding window of `lowest_window`: a mini-step, the search's smallest action."""
+
+
+def lowest_window(confidences: Sequence[float | None], window: int = WINDOW) -> float:
+    """The lowest mean confidence over any `window` consecutive model tokens (forced tokens
+    left out); the mean of all of them on a shorter path; 0 for none."""
+    scores = [c for c in confidences if c is not None]
+    if not scores:
+        return 0.0
+    if len(scores) <= window:
+        return sum(scores) / len(scores)
+    total = sum(scores[:window])
+    lowest = total
+    for i in range(window, len(scores)):
+        total += scores[i] - scores[i - window]
+        lowest = min(lowest, total)
+    return lowest / window
+
+
+def lowest_window_winner(records: list[RolloutRecord]) -> RolloutRecord:
+    """The rollout whose least confident window is the most confident; the earliest among
+    equals."""
+    best, best_score = records[0], lowest_window(records[0].confidences)
+    for record in records[1:]:
+        score = lowest_window(record.confidences)
+        if score > best_score:
+            best, best_score = record, score
+    return best
+
+
 def max_reward(records: list[RolloutRecord]) -> RolloutRecord:
     """The highest reward; the earliest among equals (deterministic)."""
     best = records[0]
@@ -216,3 +266,12 @@ def max_reward(records: list[RolloutRecord]) -> RolloutRecord:
         if record.reward > best.reward:
             best = record
     return best
+
+
+CHOOSERS: dict[str, Callable[[list[RolloutRecord]], RolloutRecord]] = {
+    "reward": max_reward,
+    "vote": vote_winner,
+    "weighted-vote": weighted_vote_winner,
+    "lowest-window": lowest_window_winner,
+}
+"""The final choices that need only the completed rollouts (`visits` needs the tree)."""
