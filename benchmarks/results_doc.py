@@ -52,6 +52,16 @@ MGSM_SMALL = Run(
     "same way and stopped after MGSM-en problem 57 and MGSM-zh problem 43 (the same command "
     "resumes there), with its command and `-m demo -o results/mgsm-demo.jsonl",
 )
+PREREG = Run(
+    "results/mgsm-zh-61-250-demo-1.5b.jsonl",
+    "MARCO_MGSM_DIR=../shared/data/mgsm marco bench -m demo-1.5b -d mgsm-zh --offset 60 "
+    "--limit 190 -s cot,mcts-step-reflect,sc --match-tokens --iterations 8 --branch 2 "
+    "--max-tokens 1024 --seed 0 --threads 1 -o results/mgsm-zh-61-250-demo-1.5b.jsonl --resume",
+)
+"""The pre-registered run (docs/preregistration.md): H1, the search's vote against sc."""
+PREREG_DOC = "docs/preregistration.md"
+PREREG_PROBLEMS = 190
+PREREG_SEARCH, PREREG_CHOICE = "mcts-step-reflect", "vote"
 SLANG = [
     Run(
         f"results/slang-{model}.jsonl",
@@ -159,6 +169,128 @@ def mgsm_section() -> list[str]:
             out.append(render_markdown(diagnostics_table(found), heading=False))
         out += size_trend({"demo": small_records, "demo-1.5b": records})
     return out
+
+
+def _commit(path: str) -> tuple[str, str]:
+    """The hash and time (ISO 8601) of the first commit that added `path`."""
+    out = subprocess.run(
+        ["git", "log", "--diff-filter=A", "--format=%h %cI", "--", path],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return out[-2], out[-1]
+
+
+@dataclass(frozen=True)
+class H1:
+    """The pre-registered comparison: the search's vote against sc on their common problems."""
+
+    common: int
+    vote_only: int
+    sc_only: int
+
+    @property
+    def p(self) -> float:
+        from marco_cli.bench.stats import mcnemar_exact
+
+        return mcnemar_exact(self.vote_only, self.sc_only)
+
+    @property
+    def holds(self) -> bool:
+        """The decision rule as pre-registered: more problems only the vote gets right, and
+        McNemar's exact two-sided p below 0.05."""
+        return self.vote_only > self.sc_only and self.p < 0.05
+
+
+def h1(viewed: list[dict[str, Any]]) -> H1 | None:
+    """H1's counts from records that carry the vote's view (`as_chosen`); None before both
+    strategies share a problem."""
+    from marco_cli.bench import paired
+
+    vote, sc = f"{PREREG_SEARCH}@{PREREG_CHOICE}", _sc_name(viewed)
+    for p in paired(viewed):
+        if (p.first, p.second) == (vote, sc):
+            return H1(p.common, p.first_only, p.second_only)
+        if (p.first, p.second) == (sc, vote):
+            return H1(p.common, p.second_only, p.first_only)
+    return None
+
+
+def prereg_section() -> list[str]:
+    """H1 of docs/preregistration.md: its progress, its table and the decision rule applied as
+    written once every problem has both strategies."""
+    from datetime import datetime
+
+    from marco_cli.bench import (
+        as_chosen,
+        paired,
+        paired_table,
+        read_records,
+        render_markdown,
+        summarize,
+        summary_table,
+    )
+
+    path = ROOT / PREREG.file
+    if not path.is_file():
+        return []
+    records = read_records(path)
+    commit, committed = _commit(PREREG_DOC)
+    first = min(str(r["time"]) for r in records)
+    if datetime.fromisoformat(first) <= datetime.fromisoformat(committed):
+        raise SystemExit(f"{PREREG.file} has a record older than {PREREG_DOC}'s commit")
+    viewed = as_chosen(records, [PREREG_CHOICE])
+    vote = f"{PREREG_SEARCH}@{PREREG_CHOICE}"
+    out = [
+        "## Pre-registered: the search's vote against self-consistency (MGSM-zh 61–250)",
+        "",
+        f"- pre-registration: [{PREREG_DOC}](preregistration.md), committed as `{commit}` at "
+        f"{committed}; the run's first record was written at {first}, after it",
+    ]
+    out += _provenance(PREREG, records)
+    out += [
+        f"- re-render: `marco bench report {PREREG.file} --choice {PREREG_CHOICE} --diagnostics`",
+        "- deviations from the pre-registration: none (the run read the same MGSM-zh file through "
+        "an absolute path; its sha256 is in every record)",
+        "",
+        f"`{vote}` is `{PREREG_SEARCH}`'s own searches answered by the answer their majority vote "
+        "took (`search.choices`), so it costs no tokens beyond the search's.",
+        "",
+    ]
+    for table in (
+        summary_table(summarize(viewed), title="Accuracy and cost"),
+        paired_table(paired(viewed), title="Paired: McNemar's exact test"),
+    ):
+        out += [f"### {table.title}", "", render_markdown(table, heading=False)]
+    out += ["### H1 and the decision", ""]
+    found = h1(viewed)
+    if found is None or found.common < PREREG_PROBLEMS:
+        done = 0 if found is None else found.common
+        out += [
+            f"Pending: {done} of {PREREG_PROBLEMS} problems have both `{vote}` and sc. The rule "
+            "is applied when all have; the interim figures above are reported, not acted on.",
+            "",
+        ]
+        return out
+    verdict = (
+        "holds: `solve --strategy mcts` defaults to `--select vote`."
+        if found.holds
+        else "does not hold: the default stays `--select reward`."
+    )
+    out += [
+        f"On {found.common} problems, only the vote right: {found.vote_only}; only sc right: "
+        f"{found.sc_only}; McNemar's exact p = {found.p:.4f}. H1 {verdict}",
+        "",
+    ]
+    return out
+
+
+def _sc_name(records: list[dict[str, Any]]) -> str:
+    """The self-consistency strategy's name in a run (`sc-N`, N its most chains)."""
+    names = {str(r["strategy"]) for r in records if isinstance(r.get("sc"), dict)}
+    return names.pop() if len(names) == 1 else "sc"
 
 
 def _family(record: dict[str, Any]) -> str:
@@ -313,6 +445,7 @@ def document() -> str:
         "accuracy and token counts do not depend on load.",
         "",
     ]
+    lines += prereg_section()
     lines += mgsm_section()
     lines += slang_section()
     return "\n".join(lines).rstrip() + "\n"

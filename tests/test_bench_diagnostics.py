@@ -12,6 +12,7 @@ from test_bench_sc import run_suite
 
 from marco_cli.bench import (
     BenchOptions,
+    as_chosen,
     compare_rewards,
     diagnose,
     diagnostics_table,
@@ -19,6 +20,7 @@ from marco_cli.bench import (
     read_records,
     rewards_table,
 )
+from marco_cli.errors import UsageError
 
 
 def rollout(node: int, answer: str, reward: float, closed: bool = True) -> dict:
@@ -255,3 +257,37 @@ def test_diagnostics_of_a_real_search_run(tiny_engine, tmp_path: Path) -> None:
     assert set(rescored) == {"confidence", "confidence-geo", "confidence-low"}
     assert rescored["confidence"]["n"] == 2
     assert rescored["confidence"]["accuracy"] == d.accuracy
+    # each search scored by a recorded choice sits beside the strategies, paired with them
+    out = subprocess.run(
+        [sys.executable, "-m", "marco_cli", "bench", "report", str(suite.path)]
+        + ["--choice", "vote,weighted-vote", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    strategies = [s["strategy"] for s in data["summary"]]
+    assert strategies == ["cot", "mcts-mini32", "mcts-mini32@vote", "mcts-mini32@weighted-vote"]
+    vote = data["summary"][2]
+    assert vote["n"] == 2  # a search without a completed rollout counts as wrong
+    assert vote["correct"] == round((d.select["vote"] or 0) * d.select_n["vote"])
+    assert ("cot", "mcts-mini32@vote") in {(p["first"], p["second"]) for p in data["paired"]}
+
+
+def test_a_choice_scores_each_search_by_its_recorded_pick() -> None:
+    records = [
+        record("1", "7", [rollout(1, "5", 0.9), rollout(2, "7", 0.6), rollout(3, "7", 0.5)]),
+        record("2", "4", [rollout(1, "4", 0.8)], choices={"reward": 0, "vote": 0}),
+        record("3", "1", [], choices={}),
+    ]
+    views = [r for r in as_chosen(records, ["vote"]) if r["strategy"] == "mcts-step@vote"]
+    assert [(r["id"], r["answer"], r["correct"]) for r in views] == [
+        ("1", "7", True),  # the vote takes the two 7s over the reward's 5
+        ("2", "4", True),
+        ("3", None, False),  # no completed rollout: no answer
+    ]
+    assert all(r["search"] is None for r in views)  # diagnostics see each search once
+    # a choice recorded after a search ran is left out for it, not guessed
+    assert [r["id"] for r in as_chosen(records[1:2], ["visits"]) if "@" in r["strategy"]] == []
+    with pytest.raises(UsageError, match="unknown choice 'votes'"):
+        as_chosen(records, ["votes"])

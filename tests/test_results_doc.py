@@ -74,3 +74,27 @@ def test_size_trend_is_empty_without_shared_problems() -> None:
     doc = _results_doc()
     runs = {"small": [record("1", "7", [rollout(1, "7", 0.9)])], "large": []}
     assert doc.size_trend(runs) == []
+
+
+def test_the_preregistered_rule_needs_more_vote_wins_and_p_below_005() -> None:
+    from marco_cli.bench import as_chosen
+
+    doc = _results_doc()
+
+    def problem(pid: str, vote_right: bool, sc_right: bool) -> list[dict]:
+        # the reward takes the lone 5; the two other rollouts vote for 7 (right) or 8
+        voted = "7" if vote_right else "8"
+        rollouts = [rollout(1, "5", 0.9), rollout(2, voted, 0.6), rollout(3, voted, 0.5)]
+        search = dict(record(pid, "7", rollouts), strategy="mcts-step-reflect")
+        return [search, sc(pid, "7", ["7" if sc_right else "6"], "sc-3")]
+
+    def records(vote_only: int, sc_only: int, both: int) -> list[dict]:
+        kinds = [(True, False)] * vote_only + [(False, True)] * sc_only + [(True, True)] * both
+        return [r for i, (v, s) in enumerate(kinds) for r in problem(str(i), v, s)]
+
+    found = doc.h1(as_chosen(records(10, 2, 5), ["vote"]))
+    assert (found.common, found.vote_only, found.sc_only) == (17, 10, 2)
+    assert found.p < 0.05 and found.holds
+    assert not doc.h1(as_chosen(records(6, 2, 5), ["vote"])).holds  # p = 0.29
+    assert not doc.h1(as_chosen(records(2, 10, 0), ["vote"])).holds  # sc wins: no switch
+    assert doc.h1(as_chosen([problem("1", True, True)[0]], ["vote"])) is None  # no sc yet

@@ -29,6 +29,7 @@ from marco_cli.bench.datasets import (
 from marco_cli.bench.diagnostics import (
     RewardDiagnostics,
     SearchDiagnostics,
+    as_chosen,
     compare_rewards,
     diagnose,
     rank_auc,
@@ -101,6 +102,7 @@ __all__ = [
     "compare_rewards",
     "comparison_table",
     "default_results_path",
+    "as_chosen",
     "diagnose",
     "diagnostics_table",
     "extract_answer",

@@ -40,6 +40,7 @@ from typing import Any
 
 from marco_cli.answers import answers_match, extract_answer
 from marco_cli.bench.stats import mcnemar_exact, mean_of
+from marco_cli.errors import UsageError
 from marco_cli.search import (
     CHOOSERS,
     RECORDED_CHOOSERS,
@@ -51,7 +52,14 @@ from marco_cli.search import (
     max_reward,
 )
 
-__all__ = ["RewardDiagnostics", "SearchDiagnostics", "compare_rewards", "diagnose", "rank_auc"]
+__all__ = [
+    "RewardDiagnostics",
+    "SearchDiagnostics",
+    "as_chosen",
+    "compare_rewards",
+    "diagnose",
+    "rank_auc",
+]
 
 
 def rank_auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
@@ -344,4 +352,43 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
         )
     sc = _searches(records, "sc")
     out += [_chains(dataset, strategy, group) for (dataset, strategy), group in sc.items()]
+    return out
+
+
+def as_chosen(records: Iterable[dict[str, Any]], modes: Sequence[str]) -> list[dict[str, Any]]:
+    """The records, each search followed by one copy per mode in `modes` that answers what
+    that select mode or recorded chooser took from the same search, as strategy
+    `STRATEGY@MODE`: summaries and McNemar's test then set a final choice beside the other
+    strategies without running the search again. A search whose choice is unknown (a mode
+    recorded after it ran) gets no copy; one without a completed rollout is a wrong answer."""
+    unknown = [m for m in modes if m not in _CHOICES]
+    if unknown:
+        raise UsageError(
+            f"unknown choice {unknown[0]!r}; choose from {', '.join(_CHOICES)} "
+            "(each search records them all)"
+        )
+    out = []
+    for r in records:
+        out.append(r)
+        if not isinstance(r.get("search"), dict):
+            continue
+        rollouts = _rollouts(r)
+        chosen = _chosen(r["search"], rollouts)
+        for mode in modes:
+            if rollouts and mode not in chosen:
+                continue
+            rollout = rollouts[chosen[mode]] if rollouts else None
+            answer = extract_answer(rollout.answer) if rollout else None
+            correct = rollout is not None and _correct(rollout.answer, str(r["reference"]))
+            out.append(
+                {
+                    **r,
+                    "strategy": f"{r['strategy']}@{mode}",
+                    "answer": answer,
+                    "correct": correct,
+                    "reward": rollout.reward if rollout else None,
+                    # the copy is a view of the search above, not a search of its own
+                    "search": None,
+                }
+            )
     return out

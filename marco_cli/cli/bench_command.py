@@ -170,9 +170,21 @@ def report_command(
             "AUC, how the budget was spent, and every --reward re-scored on the same rollouts.",
         ),
     ] = False,
+    choice: Annotated[
+        str | None,
+        typer.Option(
+            "--choice",
+            metavar="MODES",
+            help="Also score each search by what these final choices took from it (comma-"
+            "separated: reward, visits, vote, weighted-vote, lowest-window), as strategies "
+            "STRATEGY@MODE beside the others in the summary and the paired tests.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Re-render the summary table of a results file, or compare two files (e.g. two models)."""
     from marco_cli.bench import (
+        as_chosen,
         compare,
         compare_rewards,
         comparison_table,
@@ -189,6 +201,8 @@ def report_command(
     )
 
     left = read_records(results)
+    if choice:
+        left = as_chosen(left, [m.strip() for m in choice.split(",") if m.strip()])
     if other is None:
         summaries = summarize(left)
         pairs = paired(left)
