@@ -218,7 +218,7 @@ def _score(
                 "chrf": round(chrf_sentence(hyp, item.references), 2),
                 "keywords": check,
                 "error": unit.error,
-                "terms": [m.to_json() for m in unit.terms],
+                "terms": [m.to_json(unit.reasoning) for m in unit.terms],
                 "generated_tokens": unit.generated_tokens,
             }
         )
