@@ -346,7 +346,7 @@ def test_dictionary_words_for_leftover_repair() -> None:
 
 def separable_glossary(**extra: str) -> Glossary:
     layer = entries("curated", **{"放…鸽子": "to stand someone up"}, **extra)
-    return Glossary(layers=[layer], words={"放下", "放心"})
+    return Glossary(layers=[layer], words=lambda: {"放下", "放心"})
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from marco_cli.glossary.cedict import dictionary_words, load_cedict
 from marco_cli.glossary.entries import Entry
@@ -30,12 +30,12 @@ def build_glossary(
     base = (src or "").split("-")[0].lower()
     layers: list[Mapping[str, Entry]] = [user]
     char_map: Mapping[str, str] = {}
-    words: Collection[str] = frozenset()
+    words: Callable[[], Collection[str]] = frozenset
     if dictionary and base in CHINESE:
         cedict = load_cedict()
         layers += [curated_glossary(), cedict.entries]
         char_map = cedict.char_map
-        words = dictionary_words().keys()
+        words = dictionary_words  # read from its cache only when a separable term needs it
     elif user and any(ord(c) > 0x2E80 for term in user for c in term):
         # Any CJK character, not only `text.is_han`: the map's simplified forms include
         # characters beyond the Basic Multilingual Plane.

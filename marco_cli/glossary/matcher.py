@@ -13,7 +13,7 @@ part: in 放下书包看见鸽子 and 放心吧鸽子 the 放 is that of 放下 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from marco_cli.glossary.entries import GAP, SOURCES, Entry, Match
@@ -36,9 +36,9 @@ class Glossary:
     """Term → entry maps, strongest first (user, curated, dictionary)."""
     char_map: Mapping[str, str] = field(default_factory=dict)
     """Traditional → simplified characters, applied to terms and text before matching."""
-    words: Collection[str] = frozenset()
-    """Words of the language (simplified): a separable term's filler may not begin by making
-    one of them with the first part."""
+    words: Callable[[], Collection[str]] = frozenset
+    """The words of the language (simplified), loaded when first needed: a separable term's
+    filler may not begin by making one of them with the first part."""
 
     def __post_init__(self) -> None:
         self._table = str.maketrans(dict(self.char_map)) if self.char_map else {}
@@ -56,7 +56,11 @@ class Glossary:
                     if gap and head and tail:
                         self._split.setdefault(head, {})[tail] = entry
                         self._index[head + tail] = entry  # with no filler at all
-        self._lengths = sorted({len(k) for k in self._index}, reverse=True)
+        lengths: dict[str, set[int]] = {}
+        for key in self._index:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {first: sorted(ls, reverse=True) for first, ls in lengths.items()}
+        """The lengths of the terms starting with each character, longest first."""
         self._head_lengths = sorted({len(h) for h in self._split}, reverse=True)
 
     def normalize(self, text: str) -> str:
@@ -89,7 +93,7 @@ class Glossary:
         while i < n:
             found = None
             if not (_is_ascii_alnum(norm[i]) and i > 0 and _is_ascii_alnum(norm[i - 1])):
-                for length in self._lengths:
+                for length in self._lengths.get(norm[i], ()):
                     if i + length > n:
                         continue
                     entry = self._index.get(norm[i : i + length])
@@ -119,7 +123,7 @@ class Glossary:
             if tails is None:
                 continue
             start = i + head_length
-            if any(norm[i : start + k] in self.words for k in (1, 2)):
+            if any(norm[i : start + k] in self.words() for k in (1, 2)):
                 continue
             filler_end = start  # the filler is norm[start:at]: letters and digits only
             while filler_end < min(len(norm), start + MAX_FILLER) and norm[filler_end].isalnum():
