@@ -13,12 +13,13 @@
         With --out, one JSON line per sentence is appended and sentences already there for the
         same model file are skipped, so an interrupted run resumes.
 
-    python benchmarks/translate_speed.py glossary [--copies 100] [--threads 1]
+    python benchmarks/translate_speed.py glossary [--copies 100] [--threads 1] [--out FILE.json]
         What the glossary step costs: benchmarks/reviews_zh.txt repeated to 10,000 lines is
         translated with `--strategy direct` by the tiny random model the tests use (so the
         translation itself is as fast as it gets and the share is an upper bound), with and
         without the glossary, and the glossary's own work (building it, matching every line)
-        is timed in this process. Prints both times and the ratios.
+        is timed in this process. Prints both times and the ratios; --out also writes them as
+        JSON (docs/results.md quotes results/glossary-speed.json).
 
 benchmarks/reviews_zh.txt holds 100 product reviews and chat messages written for marco.
 """
@@ -118,6 +119,17 @@ def glossary(args: argparse.Namespace) -> None:
         f"  glossary build and matching alone: {matching:.2f} s for {found} hints, "
         f"{100 * matching / base:.1f}% of the run without glossary"
     )
+    if args.out:
+        result = {
+            "lines": len(lines),
+            "threads": args.threads,
+            "seconds_without_glossary": round(base, 2),
+            "seconds_with_glossary": round(runs["with glossary"], 2),
+            "matching_seconds": round(matching, 3),
+            "hints": found,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        }
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 
 def _done_keys(path: Path | None) -> set[tuple[str, str, str, str]]:
@@ -216,6 +228,7 @@ def main() -> None:
     p_glossary = sub.add_parser("glossary")
     p_glossary.add_argument("--file", default=str(ROOT / "benchmarks" / "reviews_zh.txt"))
     p_glossary.add_argument("--copies", type=int, default=100, help="repeat the file N times")
+    p_glossary.add_argument("--out", default=None, help="also write the figures as JSON")
     p_slang = sub.add_parser("slang")
     p_slang.add_argument("--configs", default="direct:-,direct:+,cot:-,cot:+")
     p_slang.add_argument(

@@ -45,6 +45,7 @@ __all__ = [
     "keyword_check",
     "read_translation_set",
     "run_translate_suite",
+    "score_variant",
     "split_alternatives",
     "terms_found",
     "translate_table",
@@ -279,7 +280,7 @@ def run_translate_suite(
                     store.append(record)
                 records[item.id] = record
             results.append(
-                _score(strategy, use_glossary, items, [records[item.id] for item in items])
+                score_variant(strategy, use_glossary, items, [records[item.id] for item in items])
             )
     return results
 
@@ -313,12 +314,13 @@ def _record(
     }
 
 
-def _score(
+def score_variant(
     strategy: str,
     use_glossary: bool,
     items: Sequence[TranslationItem],
     records: Sequence[dict[str, Any]],
 ) -> VariantResult:
+    """The scores of one strategy x glossary mode from its records, one per item in order."""
     scored = [(item, r) for item, r in zip(items, records, strict=True) if item.references]
     hypotheses = [r["translation"] for _, r in scored]
     references = [item.references for item, _ in scored]
