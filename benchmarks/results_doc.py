@@ -64,14 +64,15 @@ SLANG = [
 
 
 HELDOUT_SET = "benchmarks/slang/heldout_zh.tsv"
-HELDOUT = [
-    Run(
+HELDOUT = {
+    model: Run(
         f"results/slang-heldout-{model}.jsonl",
         f"marco bench --suite translate -d {HELDOUT_SET} -s cot --model {model} --threads 1 "
-        f"--out results/slang-heldout-{model}.jsonl --resume` (benchmarks/slang/run_heldout.sh)",
+        f"--out results/slang-heldout-{model}.jsonl --resume",
     )
     for model in ("demo-1.5b", "demo")
-]
+}
+"""The held-out runs by model alias (benchmarks/slang/run_heldout.sh runs them)."""
 GLOSSARY_SPEED = Run(
     "results/glossary-speed.json",
     "python benchmarks/translate_speed.py glossary --out results/glossary-speed.json",
@@ -328,7 +329,11 @@ def heldout_section() -> list[str]:
         translate_table,
     )
 
-    runs = [(run, read_records(ROOT / run.file)) for run in HELDOUT if (ROOT / run.file).is_file()]
+    runs = [
+        (alias, run, read_records(ROOT / run.file))
+        for alias, run in HELDOUT.items()
+        if (ROOT / run.file).is_file()
+    ]
     if not runs:
         return []
     items = read_translation_set(ROOT / HELDOUT_SET)
@@ -340,11 +345,12 @@ def heldout_section() -> list[str]:
         "on the development part). `keywords ok`: the translation carries the meaning (one of "
         "the line's `must` expressions) and no word-for-word rendering (`must-not`); `terms "
         "found`: the share of the lines' slang terms the glossary matches (its recall). "
-        "Strategy `cot` (the default), glossary on and off. Lines a run has not reached yet "
-        "are left out of both modes.",
+        "Strategy `cot` (the default), glossary on and off, one thread "
+        "(`bash benchmarks/slang/run_heldout.sh` runs both models and resumes). Lines a run has "
+        "not reached yet are left out of both modes.",
         "",
     ]
-    for run, records in runs:
+    for alias, run, records in runs:
         by_variant: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for r in records:
             by_variant[r["strategy"]][r["id"]] = r
@@ -355,12 +361,11 @@ def heldout_section() -> list[str]:
             score_variant(name.split("+")[0], "+glossary" in name, done, [v[i.id] for i in done])
             for name, v in sorted(by_variant.items(), key=lambda kv: "+glossary" in kv[0])
         ]
-        model = records[0].get("model", run.file)
-        out.append(f"### {model}")
+        out.append(f"### {alias} ({records[0].get('model', 'model name not recorded')})")
         out.append("")
         for table in (translate_table(results), glossary_pairs_table(results)):
             if table is not None:
-                out += [render_markdown(table, heading=False), ""]
+                out += [render_markdown(table, heading=False).rstrip(), ""]
         out += _provenance(run, records)
         out.append("")
     return out
@@ -382,7 +387,9 @@ def glossary_speed_section() -> list[str]:
         f"included). Building the glossary and matching every line took "
         f"{r['matching_seconds']:.2f} s ({r['hints']} hints): "
         f"{100 * r['matching_seconds'] / base:.2f}% of the translation without the glossary. "
-        "The tiny model translates far faster than a real one, so these shares are upper bounds.",
+        "The tiny model translates far faster than a real one, and its byte-level vocabulary "
+        "spends three tokens on each Chinese character of a hint, so these shares are upper "
+        "bounds.",
         "",
         f"- command: `{GLOSSARY_SPEED.command}`",
         f"- machine: {MACHINE}; run {r['date']}",

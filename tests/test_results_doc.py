@@ -121,7 +121,7 @@ def test_heldout_section_scores_both_glossary_modes_on_the_lines_both_reached(
     path = results / "slang-heldout-demo-1.5b.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     text = "\n".join(doc.heldout_section())
-    assert "### toy model" in text
+    assert "### demo-1.5b (toy model)" in text
     assert "| cot | off | 2 | – | – | 1/2 (50%) | – | 0 |" in text
     assert "| cot | on | 2 | – | – | 2/2 (100%) | 1/2 (50%) | 0 |" in text
     assert "| cot | 2 | 1 | 2 | 1 | 0 | 1 |" in text  # McNemar on one discordant line
