@@ -13,6 +13,14 @@
         With --out, one JSON line per sentence is appended and sentences already there for the
         same model file are skipped, so an interrupted run resumes.
 
+    python benchmarks/translate_speed.py glossary [--copies 100] [--threads 1] [--out FILE.json]
+        What the glossary step costs: benchmarks/reviews_zh.txt repeated to 10,000 lines is
+        translated with `--strategy direct` by the tiny random model the tests use (so the
+        translation itself is as fast as it gets and the share is an upper bound), with and
+        without the glossary, and the glossary's own work (building it, matching every line)
+        is timed in this process. Prints both times and the ratios; --out also writes them as
+        JSON (docs/results.md quotes results/glossary-speed.json).
+
 benchmarks/reviews_zh.txt holds 100 product reviews and chat messages written for marco.
 """
 
@@ -65,6 +73,63 @@ def speed(args: argparse.Namespace) -> None:
             print(f"{record['source']}\t{record['translation']}")
     if done.returncode not in (0, 4):
         print(done.stderr.decode("utf-8", "replace")[-2000:], file=sys.stderr)
+
+
+def glossary(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from tiny_model import write_tiny_model
+
+    from marco_cli.glossary import build_glossary
+
+    lines = Path(args.file).read_text(encoding="utf-8").splitlines() * args.copies
+    with tempfile.TemporaryDirectory() as tmp:
+        model = write_tiny_model(Path(tmp) / "tiny.gguf")
+        text = Path(tmp) / "lines.txt"
+        text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        runs = {}
+        for name, extra in (("without glossary", ["--no-glossary"]), ("with glossary", [])):
+            command = [
+                *(sys.executable, "-m", "marco_cli", "translate", "--src", "zh", "--tgt", "en"),
+                *("--model", str(model), "--strategy", "direct", "--max-tokens", "8"),
+                *("--threads", str(args.threads), *extra),
+            ]
+            with text.open("rb") as stdin:
+                started = time.perf_counter()
+                done = subprocess.run(
+                    command, stdin=stdin, capture_output=True, cwd=ROOT, check=False
+                )
+                runs[name] = time.perf_counter() - started
+            if done.returncode not in (0, 4):
+                print(done.stderr.decode("utf-8", "replace")[-2000:], file=sys.stderr)
+                raise SystemExit(1)
+    started = time.perf_counter()
+    table = build_glossary("zh")
+    found = sum(len(table.hints(line)) for line in lines)
+    matching = time.perf_counter() - started
+    base = runs["without glossary"]
+    print(f"{len(lines)} lines, tiny model, --strategy direct, {args.threads} thread(s)")
+    for name, seconds in runs.items():
+        print(f"  {name}: {seconds:.1f} s")
+    print(
+        f"  with / without glossary: {runs['with glossary'] / base:.3f} "
+        "(matching, and the hints' prompt tokens)"
+    )
+    print(
+        f"  glossary build and matching alone: {matching:.2f} s for {found} hints, "
+        f"{100 * matching / base:.1f}% of the run without glossary"
+    )
+    if args.out:
+        result = {
+            "lines": len(lines),
+            "threads": args.threads,
+            "seconds_without_glossary": round(base, 2),
+            "seconds_with_glossary": round(runs["with glossary"], 2),
+            "matching_seconds": round(matching, 3),
+            "hints": found,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        }
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 
 def _done_keys(path: Path | None) -> set[tuple[str, str, str, str]]:
@@ -160,6 +225,10 @@ def main() -> None:
     p_speed.add_argument("--file", default=str(ROOT / "benchmarks" / "reviews_zh.txt"))
     p_speed.add_argument("--strategy", default=None, help="default: marco's (cot)")
     p_speed.add_argument("--show", action="store_true", help="print source and translation")
+    p_glossary = sub.add_parser("glossary")
+    p_glossary.add_argument("--file", default=str(ROOT / "benchmarks" / "reviews_zh.txt"))
+    p_glossary.add_argument("--copies", type=int, default=100, help="repeat the file N times")
+    p_glossary.add_argument("--out", default=None, help="also write the figures as JSON")
     p_slang = sub.add_parser("slang")
     p_slang.add_argument("--configs", default="direct:-,direct:+,cot:-,cot:+")
     p_slang.add_argument(
@@ -170,9 +239,11 @@ def main() -> None:
     )
     for p in (p_speed, p_slang):
         p.add_argument("--model", default=os.environ.get("MARCO_MODEL", "demo"))
+    for p in (p_speed, p_slang):
         p.add_argument("--threads", type=int, default=None)
+    p_glossary.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    speed(args) if args.what == "speed" else slang(args)
+    {"speed": speed, "slang": slang, "glossary": glossary}[args.what](args)
 
 
 if __name__ == "__main__":

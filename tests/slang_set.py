@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from marco_cli.bench.translate_suite import split_alternatives
 from marco_cli.text import has_han
 
 SLANG_TSV = Path(__file__).parent / "data" / "slang_zh.tsv"
@@ -38,21 +39,6 @@ class SlangCase:
         if not any(self._pattern(a).search(text) for a in self.meaning):
             return False, "meaning missing"
         return True, "ok"
-
-
-def split_alternatives(field: str) -> tuple[str, ...]:
-    """Split on "|" outside parentheses: "show(ing|s)? off|brag" is two alternatives."""
-    parts, depth, current = [], 0, ""
-    for char in field:
-        if char == "|" and depth == 0:
-            parts.append(current)
-            current = ""
-            continue
-        depth += char == "("
-        depth -= char == ")"
-        current += char
-    parts.append(current)
-    return tuple(p for p in parts if p)
 
 
 def load_slang_set(path: Path = SLANG_TSV) -> list[SlangCase]:

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from marco_cli.bench.translate_suite import (
+    glossary_pairs_table,
     keyword_check,
     read_translation_set,
     run_translate_suite,
+    terms_found,
     translate_table,
 )
 from marco_cli.errors import UsageError
@@ -53,6 +55,8 @@ def test_translation_set_errors(tmp_path: Path) -> None:
         ("a softball", ["soft"], [], True),
         ("shiitake", [], ["shit"], True),
         ("microsoft", ["soft"], [], False),  # a keyword starts at a word boundary
+        ("He stood me up again", ["st(an|oo)d (me|him) up"], ["pigeon"], True),  # expressions
+        ("He let the pigeons go", ["st(an|oo)d (me|him) up"], ["pigeon"], False),
         ("", [], [], True),
     ],
 )
@@ -88,7 +92,7 @@ def test_run_on_a_scripted_engine(tmp_path: Path) -> None:
     assert (r.keyword_passed, r.keyword_total, r.errors) == (1, 1, 0)
     assert 0 < r.chrf < 100
     table = translate_table(results)
-    assert table.rows[0][:3] == ["direct", "off", "2"] and table.rows[0][5] == "1/1"
+    assert table.rows[0][:3] == ["direct", "off", "2"] and table.rows[0][5] == "1/1 (100%)"
     signature = "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no"
     assert r.to_json()["chrf_signature"] == signature
     assert f"chrF2 signature (sacrebleu's): {signature}" in table.notes
@@ -123,7 +127,7 @@ def test_translate_suite_through_the_cli(
         )
     out, err = capsys.readouterr()
     assert exc.value.code == 0, err
-    assert "| direct | off | 1 | 100.0 | 100.0 | 1/1 | 0 |" in out
+    assert "| direct | off | 1 | 100.0 | 100.0 | 1/1 (100%) | – | 0 |" in out
     report = (tmp_path / "t.md").read_text(encoding="utf-8")
     assert "| direct | off | 1 |" in report
     signature = "chrF2 signature (sacrebleu's): nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no"
@@ -133,3 +137,69 @@ def test_translate_suite_through_the_cli(
     assert exc.value.code == 2 and "needs one --dataset" in " ".join(
         capsys.readouterr().err.split()
     )
+
+
+def test_set_with_terms_and_no_reference(tmp_path: Path) -> None:
+    path = tmp_path / "set.tsv"
+    path.write_text(
+        "source\treference\tmust\tmust-not\tterms\n"
+        "他又放我鸽子了\t\tst(oo|an)d (me|him) up|bail(ed)? on\tpigeon\t放…鸽子\n",
+        encoding="utf-8",
+    )
+    (item,) = read_translation_set(path)
+    assert item.references == () and item.terms == ("放…鸽子",)
+    assert item.must == ("st(oo|an)d (me|him) up", "bail(ed)? on")
+    path.write_text("好\t\t(unclosed\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"set\.tsv:1: keyword '\(unclosed' is not a regular"):
+        read_translation_set(path)
+
+
+def test_terms_found_covers_separable_terms() -> None:
+    from marco_cli.glossary import Entry, Glossary
+
+    g = Glossary(layers=[{"放…鸽子": Entry("放…鸽子", "to stand someone up")}])
+    assert terms_found(g, "他又放我鸽子了，真气人", ["放…鸽子", "气人"]) == [True, False]
+    assert terms_found(g, "我放了，鸽子飞走了", ["放…鸽子"]) == [False]
+    assert terms_found(None, "放鸽子", ["放…鸽子"]) == [False]
+
+
+def test_results_store_resumes_and_pairs_are_compared(tmp_path: Path) -> None:
+    from fake_engine import FakeEngine
+
+    from marco_cli.bench import ResultStore
+    from marco_cli.languages import language
+    from marco_cli.prompts import load_translate_prompts
+
+    path = tmp_path / "set.tsv"
+    path.write_text(
+        "他又放我鸽子了\t\tstood me up\tpigeon\t放…鸽子\n这个鞋有踩屎感\t\tsoft\tpoop\t踩屎感\n",
+        encoding="utf-8",
+    )
+    items = read_translation_set(path)
+    kwargs = {
+        "src": language("zh"),
+        "tgt": language("en"),
+        "strategies": ["direct"],
+        "max_tokens": 64,
+        "dataset": "set.tsv",
+        "stamp": {"model": "fake"},
+    }
+    out = tmp_path / "results.jsonl"
+    engine = FakeEngine("", [], fallback="He stood me up again.\n</Output>")
+    with ResultStore(out) as store:  # only the first line: a run stopped half-way
+        run_translate_suite(engine, items[:1], load_translate_prompts(), store=store, **kwargs)
+    with ResultStore(out, resume=True) as store:
+        results = run_translate_suite(
+            engine, items, load_translate_prompts(), store=store, **kwargs
+        )
+    assert len(engine.calls) == 4  # each line once per glossary mode
+    off, on = results
+    assert [i["strategy"] for i in off.items] == ["direct", "direct"]
+    assert [i["strategy"] for i in on.items] == ["direct+glossary", "direct+glossary"]
+    assert (on.terms_found, on.terms_total) == (2, 2) and off.terms_total == 0
+    assert (off.keyword_passed, on.keyword_passed) == (1, 1) and on.items[0]["model"] == "fake"
+    assert on.items[0]["terms"][0]["entry"] == "放…鸽子"
+    assert translate_table(results).rows[1][6] == "2/2 (100%)"
+    pairs = glossary_pairs_table(results)
+    assert pairs is not None and pairs.rows == [["direct", "2", "1", "1", "0", "0", "1"]]
+    assert glossary_pairs_table(results[:1]) is None

@@ -142,7 +142,8 @@ def test_user_glossary_file(tmp_path: Path) -> None:
         ("a: b\n  c: d\n", r"g\.yaml:2: not valid YAML"),
         ("- just\n- a list\n", r"g\.yaml:1: a glossary is a mapping"),
         ("ok: fine\nempty:\n", r"g\.yaml:2: the meaning of 'empty' must be text"),
-        ("ok: fine\nbad: [1, 2]\n", r"g\.yaml:2: the meaning of 'bad' must be text or a mapping"),
+        ("ok: fine\nbad: [[1, 2]]\n", r"g\.yaml:2: the meaning of 'bad' must be text"),
+        ("ok: fine\nbad: []\n", r"g\.yaml:2: the meaning of 'bad' must be text"),
         ("x: 1\ny: 2\nx: 3\n", r"g\.yaml:3: term 'x' is defined twice \(first on line 1\)"),
         ("t:\n  meening: typo\n", r"g\.yaml:2: unknown field 'meening'"),
         ("t:\n  variants: [a]\n", r"g\.yaml:1: term 't' needs a meaning or a translation"),
@@ -338,3 +339,97 @@ def test_dictionary_words_for_leftover_repair() -> None:
     )
     assert words == {"博主": "blogger", "李": "plum", "甲": "first", "领口": "collar"}
     assert dictionary_words()["奶茶"] == "milk tea"
+
+
+# -- separable expressions ------------------------------------------------------------------
+
+
+def separable_glossary(**extra: str) -> Glossary:
+    layer = entries("curated", **{"放…鸽子": "to stand someone up"}, **extra)
+    return Glossary(layers=[layer], words=lambda: {"放下", "放心"})
+
+
+@pytest.mark.parametrize(
+    ("text", "surface"),
+    [
+        ("他又放我鸽子了", "放我鸽子"),
+        ("放了他三次鸽子", "放了他三次鸽子"),
+        ("别放鸽子", "放鸽子"),
+        ("她放了Tom的鸽子", "放了Tom的鸽子"),
+    ],
+)
+def test_separable_term_matches_with_a_filler_or_none(text: str, surface: str) -> None:
+    (match,) = separable_glossary().scan(text)
+    assert match.surface == surface and match.entry.term == "放…鸽子"
+    assert match.hint() == f"{surface} (放…鸽子): to stand someone up"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我放了，鸽子飞走了",  # a comma between the parts: two clauses
+        "我放了 鸽子飞走了",
+        "放了他三次的那只鸽子",  # a filler longer than MAX_FILLER
+        "放下书包看见鸽子",  # 放下 is a word of its own
+        "放心吧鸽子",
+        "鸽子放了",
+    ],
+)
+def test_separable_term_makes_no_false_hit(text: str) -> None:
+    assert separable_glossary().scan(text) == []
+
+
+def test_longest_match_wins_between_separable_and_plain_terms() -> None:
+    g = separable_glossary(**{"放了": "released", "放了他三次鸽子就走": "a longer plain term"})
+    assert [m.entry.term for m in g.scan("放了他三次鸽子")] == ["放…鸽子"]
+    assert [m.entry.term for m in g.scan("放了他三次鸽子就走")] == ["放了他三次鸽子就走"]
+    assert [m.entry.term for m in g.scan("放了就好")] == ["放了"]
+    # the same span written without a gap: the plain term wins the tie
+    g = Glossary(layers=[entries("curated", **{"帮…忙": "to help", "帮倒忙": "to make it worse"})])
+    assert [m.entry.term for m in g.scan("你这是帮倒忙")] == ["帮倒忙"]
+    assert [m.entry.term for m in g.scan("你帮了我大忙")] == ["帮…忙"]
+
+
+def test_three_dots_mark_a_filler_too() -> None:
+    g = Glossary(layers=[entries("user", **{"吃...醋": "to be jealous"})])
+    assert surfaces(g, "她又吃我前女友的醋了") == ["吃我前女友的醋"]
+
+
+# The examples of issue 26, as a new user meets them: each must get its figurative meaning.
+FIGURATIVE = [
+    ("他又放我鸽子了", "放我鸽子", "stand someone up"),
+    ("我放了他三次鸽子", "放了他三次鸽子", "stand someone up"),
+    ("这波操作太秀了", "太秀了", "show-off"),
+    ("我真的会谢", "会谢", "thanks for nothing"),
+    ("今天又被老板怼了", "怼", "tell off"),
+    ("蹭热点就是他的流量密码", "流量密码", "views"),
+    ("她说话总是阴阳怪气的", "阴阳怪气", "passive-aggressive"),
+    ("他的演技一直很在线", "在线", "at one's best"),
+    ("她们俩就是塑料姐妹花", "塑料姐妹花", "fake friends"),
+]
+
+
+@pytest.mark.parametrize(("text", "surface", "meaning"), FIGURATIVE)
+def test_shipped_glossary_gives_the_figurative_meaning(
+    text: str, surface: str, meaning: str
+) -> None:
+    hints = build_glossary("zh").hints(text)
+    assert any(m.surface == surface and meaning in m.hint() for m in hints), hints
+
+
+def test_every_sense_in_the_hint_and_the_sense_the_reasoning_used() -> None:
+    from marco_cli.glossary import parse_glossary_yaml, sense_used
+
+    layer = parse_glossary_yaml("在线: [online, at one's best; reliably good]\n", "g.yaml")
+    assert layer["在线"].senses == ("online", "at one's best; reliably good")
+    assert layer["在线"].meaning == "online; at one's best; reliably good"
+    (match,) = Glossary(layers=[layer]).scan("他的演技一直很在线")
+    assert match.hint() == "在线: (1) online; (2) at one's best; reliably good"
+    thought = "Colloquial expressions:\n- 在线 here means his acting is reliably good.\nDone."
+    assert sense_used(match, thought) == "at one's best; reliably good"
+    assert sense_used(match, "- 在线: he is online now") == "online"
+    assert sense_used(match, "- 演技: acting") is None  # the term is not discussed
+    assert sense_used(match, "") is None
+    record = match.to_json(thought)
+    assert record["senses"] == ["online", "at one's best; reliably good"]
+    assert record["sense"] == "at one's best; reliably good" and record["entry"] == "在线"

@@ -98,3 +98,55 @@ def test_the_preregistered_rule_needs_more_vote_wins_and_p_below_005() -> None:
     assert not doc.h1(as_chosen(records(6, 2, 5), ["vote"])).holds  # p = 0.29
     assert not doc.h1(as_chosen(records(2, 10, 0), ["vote"])).holds  # sc wins: no switch
     assert doc.h1(as_chosen([problem("1", True, True)[0]], ["vote"])) is None  # no sc yet
+
+
+def test_heldout_section_scores_both_glossary_modes_on_the_lines_both_reached(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    doc = _results_doc()
+    monkeypatch.setattr(doc, "ROOT", tmp_path)
+    (tmp_path / "benchmarks" / "slang").mkdir(parents=True)
+    (tmp_path / doc.HELDOUT_SET).write_text(
+        "source\treference\tmust\tmust-not\tterms\n"
+        "他又放我鸽子了\t\tstood me up\tpigeon\t放…鸽子\n"
+        "我真的会谢\t\tugh|thanks for nothing\tthank you\t会谢\n"
+        "还没翻译的一行\t\tx\ty\t翻译\n",
+        encoding="utf-8",
+    )
+
+    def rec(pid: str, strategy: str, passed: bool, found: bool | None) -> dict:
+        gold = None if found is None else [{"term": "t", "found": found}]
+        return {
+            "dataset": "heldout_zh.tsv",
+            "id": pid,
+            "strategy": strategy,
+            "sample": 0,
+            "translation": "x",
+            "chrf": None,
+            "keywords": {"passed": passed, "why": "ok"},
+            "gold_terms": gold,
+            "error": None,
+            "generated_tokens": 3,
+            "seconds": 1.0,
+            "model": "toy model",
+        }
+
+    records = [
+        rec("1", "cot", False, None),
+        rec("2", "cot", True, None),
+        rec("3", "cot", True, None),  # the glossary run has not reached line 3: left out
+        rec("1", "cot+glossary", True, True),
+        rec("2", "cot+glossary", True, False),
+    ]
+    results = tmp_path / "results"
+    results.mkdir()
+    path = results / "slang-heldout-demo-1.5b.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    text = "\n".join(doc.heldout_section())
+    assert "### demo-1.5b (toy model)" in text
+    assert "| cot | off | 2 | – | – | 1/2 (50%) | – | 0 |" in text
+    assert "| cot | on | 2 | – | – | 2/2 (100%) | 1/2 (50%) | 0 |" in text
+    assert "| cot | 2 | 1 | 2 | 1 | 0 | 1 |" in text  # McNemar on one discordant line
+    assert "slang-heldout-demo-1.5b.jsonl` (5 records" in text

@@ -290,10 +290,10 @@ def test_bad_options(capsys, monkeypatch, no_engine, args, message) -> None:
 
 def test_malformed_glossary_names_file_and_line(capsys, monkeypatch, no_engine, tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("好: fine\n坏: [1, 2]\n", encoding="utf-8")
+    bad.write_text("好: fine\n坏: [[1, 2]]\n", encoding="utf-8")
     code, out, err = run(capsys, monkeypatch, "--src", "zh", "--glossary", str(bad), "你好")
     assert (code, out) == (2, "")
-    assert f"{bad}:2: the meaning of '坏' must be text or a mapping" in flat(err)
+    assert f"{bad}:2: the meaning of '坏' must be text" in flat(err)
 
 
 def test_missing_glossary(capsys, monkeypatch, no_engine, tmp_path) -> None:
@@ -409,6 +409,26 @@ def test_tiny_model_fifty_lines_in_order(capsys, monkeypatch, tiny_model_path: P
     assert all("\n" not in r["translation"] for r in records)
     failed = [r["line"] for r in records if not r["ok"]]
     assert all(f"line {n}: not translated" in err for n in failed)
+
+
+@pytest.mark.tiny
+def test_tiny_model_json_names_separable_terms(capsys, monkeypatch, tiny_model_path) -> None:
+    lines = ["他又放我鸽子了", "我放了，鸽子飞走了", "他的演技一直很在线"]
+    code, out, err = run(
+        capsys,
+        monkeypatch,
+        *("--model", str(tiny_model_path), "--src", "zh", "--tgt", "en", "--json"),
+        *("--strategy", "direct", "--max-tokens", "8", "--threads", "2"),
+        stdin="\n".join(lines) + "\n",
+    )
+    assert code in (0, 4), err
+    records = [json.loads(line) for line in out.splitlines()]
+    (pigeon,) = records[0]["terms"]
+    assert (pigeon["term"], pigeon["entry"]) == ("放我鸽子", "放…鸽子")
+    assert pigeon["sense"] is None  # a direct translation says nothing about the sense it used
+    assert records[1]["terms"] == []  # the comma ends the clause
+    (online,) = records[2]["terms"]
+    assert len(online["senses"]) == 2 and online["meaning"] == "; ".join(online["senses"])
 
 
 @pytest.fixture(scope="module")

@@ -363,14 +363,16 @@ def test_jsonl_schema(prompts: TranslatePrompts) -> None:
     assert first["source"] == "我是吃瓜群众"
     assert first["translation"] == "I'm just watching from the sidelines"
     assert first["ok"] is True and first["error"] is None
-    assert first["terms"] == [
-        {
-            "term": "吃瓜",
-            "meaning": "to watch drama from the sidelines",
-            "translation": None,
-            "source": "cedict",
-        }
-    ]
+    (term,) = first["terms"]
+    assert term == {
+        "term": "吃瓜",
+        "entry": "吃瓜",
+        "meaning": "to watch drama from the sidelines",
+        "senses": ["to watch drama from the sidelines"],
+        "sense": term["sense"],  # what the fake's reasoning says, if it names the term
+        "translation": None,
+        "source": "cedict",
+    }
     assert first["reasoning"] and 0 < first["confidence"] <= 1
     assert first["model"] == "fake-translator" and first["strategy"] == "cot"
     assert (first["src"], first["tgt"]) == ("zh", "en")

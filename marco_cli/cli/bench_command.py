@@ -124,6 +124,8 @@ def bench(
             strategies=strategies,
             selection=_selection(ids, offset, limit),
             glossary=glossary,
+            out=out,
+            resume=resume,
             report=report,
         )
         return
@@ -498,10 +500,14 @@ def _translate(
     strategies: str | None,
     selection: Any,
     glossary: bool | None,
+    out: Path | None,
+    resume: bool,
     report: Path | None,
 ) -> None:
-    from marco_cli.bench import parse_ids, render_markdown, select_problems
+    from marco_cli import __version__
+    from marco_cli.bench import ResultStore, parse_ids, render_markdown, select_problems
     from marco_cli.bench.translate_suite import (
+        glossary_pairs_table,
         read_translation_set,
         run_translate_suite,
         translate_table,
@@ -513,7 +519,7 @@ def _translate(
     if not datasets or len(datasets) != 1:
         raise UsageError(
             "--suite translate needs one --dataset FILE.tsv "
-            "(source<TAB>reference(s)[<TAB>must<TAB>must-not])"
+            "(source<TAB>reference(s)[<TAB>must<TAB>must-not<TAB>terms])"
         )
     items = select_problems(
         read_translation_set(datasets[0]),
@@ -533,8 +539,11 @@ def _translate(
     search = search_config(settings, "translate") if "mcts" in names else None
     prompts = translate_prompts(settings)
     console = stderr_console()
-    engine = open_engine(settings)
+    # With --out, each line's record is kept as it is done (and --resume skips those).
+    store = ResultStore(out, resume=resume).open() if out is not None else None
+    engine = None
     try:
+        engine = open_engine(settings)
         results = run_translate_suite(
             engine,
             items,
@@ -550,13 +559,25 @@ def _translate(
             on_variant=(lambda name: console.print(f"translating: {name}", markup=False))
             if console.is_terminal
             else None,
+            store=store,
+            dataset=Path(datasets[0]).name,
+            stamp={"model": engine.model_name, "marco": __version__},
         )
+    except KeyboardInterrupt:
+        if store is None:
+            raise
+        note(f"interrupted; the lines done are safe in {out}: rerun with --resume to continue")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     finally:
-        engine.close()
-    table = translate_table(results, title=f"translate: {Path(datasets[0]).name}")
+        if engine is not None:
+            engine.close()
+        if store is not None:
+            store.close()
+    tables = [translate_table(results, title=f"translate: {Path(datasets[0]).name}")]
+    tables += [t for t in [glossary_pairs_table(results)] if t is not None]
     if report is not None:
-        _write_report(report, render_markdown(table))
+        _write_report(report, "\n".join(render_markdown(t) for t in tables))
     if settings["json"]:
         write_result(json.dumps([r.to_json() for r in results], ensure_ascii=False))
     else:
-        _print_tables([table])
+        _print_tables(tables)

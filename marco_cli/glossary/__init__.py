@@ -9,7 +9,8 @@ Three layers, in order of precedence (the first that has a term wins):
    (slang), (Internet slang), (neologism ...), (coll.), (idiom) or (fig.), with only their
    figurative senses kept as the gloss.
 
-`Glossary.scan(text)` finds terms by leftmost-longest match. Traditional characters are mapped to
+`Glossary.scan(text)` finds terms by leftmost-longest match, separable terms ("放…鸽子": 他又放我
+鸽子了) included. Traditional characters are mapped to
 simplified ones (a character map derived from CC-CEDICT) before matching, on both the terms and
 the text, so one entry matches either script; ASCII letters match case-insensitively and only
 as whole words ("emo" does not match inside "demo").
@@ -29,13 +30,15 @@ from marco_cli.glossary.cedict import (
     parse_cedict,
     parse_cedict_words,
 )
-from marco_cli.glossary.entries import SOURCES, Entry, Match
+from marco_cli.glossary.entries import GAP, SOURCES, Entry, Match, sense_used
 from marco_cli.glossary.files import curated_glossary, load_glossary_file, parse_glossary_yaml
-from marco_cli.glossary.matcher import Glossary
+from marco_cli.glossary.matcher import MAX_FILLER, Glossary
 
 __all__ = [
     "CEDICT_MARKERS",
     "CHINESE",
+    "GAP",
+    "MAX_FILLER",
     "MAX_GLOSS_CHARS",
     "SOURCES",
     "Cedict",
@@ -51,4 +54,5 @@ __all__ = [
     "parse_cedict",
     "parse_cedict_words",
     "parse_glossary_yaml",
+    "sense_used",
 ]

@@ -15,13 +15,17 @@ from marco_cli.glossary.entries import Entry
 def parse_glossary_yaml(text: str, origin: str, source: str = "user") -> dict[str, Entry]:
     """Entries of a glossary document; errors name `origin` and the line.
 
-    The document is a mapping of term → meaning, or term → {meaning, translation, variants}:
+    The document is a mapping of term → meaning, or term → {meaning, translation, variants}.
+    A meaning may be a list of senses (the model is asked to choose by context), and a term may
+    mark with "…" where a separable expression's filler goes:
 
         踩屎感: very soft and cushioned underfoot (of shoe soles)
         板正:
           meaning: crisp and neat, holding its shape (of clothes)
           translation: crisp
           variants: [闆正]
+        放…鸽子: to stand someone up
+        在线: [online, at one's best; on top form (as in 演技在线)]
     """
     import yaml
 
@@ -50,6 +54,11 @@ def parse_glossary_yaml(text: str, origin: str, source: str = "user") -> dict[st
             raise fail(node, f"{what} is empty")
         return value
 
+    def senses(node: yaml.Node, what: str) -> tuple[str, ...]:
+        if isinstance(node, yaml.SequenceNode) and node.value:
+            return tuple(scalar(v, what) for v in node.value)
+        return (scalar(node, what),)
+
     entries: dict[str, Entry] = {}
     lines: dict[str, int] = {}
     for key_node, value_node in root.value:
@@ -72,10 +81,8 @@ def parse_glossary_yaml(text: str, origin: str, source: str = "user") -> dict[st
                 fields[name] = field_value
             if "meaning" not in fields and "translation" not in fields:
                 raise fail(key_node, f"term {term!r} needs a meaning or a translation")
-            meaning = (
-                scalar(fields["meaning"], f"the meaning of {term!r}")
-                if ("meaning" in fields)
-                else ""
+            meanings = (
+                senses(fields["meaning"], f"the meaning of {term!r}") if "meaning" in fields else ()
             )
             if "translation" in fields:
                 translation = scalar(fields["translation"], f"the translation of {term!r}")
@@ -85,18 +92,17 @@ def parse_glossary_yaml(text: str, origin: str, source: str = "user") -> dict[st
                     variants = tuple(scalar(v, f"a variant of {term!r}") for v in node.value)
                 else:
                     variants = (scalar(node, f"the variants of {term!r}"),)
-            meaning = meaning or f'"{translation}"'
-        elif isinstance(value_node, yaml.ScalarNode):
-            meaning = scalar(value_node, f"the meaning of {term!r}")
+            meanings = meanings or (f'"{translation}"',)
         else:
-            raise fail(value_node, f"the meaning of {term!r} must be text or a mapping")
+            meanings = senses(value_node, f"the meaning of {term!r}")
         entries[term] = Entry(
             term=term,
-            meaning=meaning,
+            meaning="; ".join(meanings),
             translation=translation,
             source=source,
             origin=f"{origin}:{line}",
             variants=variants,
+            senses=meanings if len(meanings) > 1 else (),
         )
     return entries
 

@@ -3,14 +3,23 @@
 Traditional characters are mapped to simplified ones before matching, on both the terms and the
 text, so one entry matches either script; ASCII letters match case-insensitively and only as
 whole words ("emo" does not match inside "demo").
+
+A separable term ("放…鸽子") matches its two parts with a short filler between them (a pronoun,
+a name, a number and measure word: 他又放我鸽子了, 放了他三次鸽子) or none (放鸽子). The filler is
+at most `MAX_FILLER` letters, digits or Han characters, so a match never spans punctuation or
+space: clauses are not joined. Nor does it start by completing a dictionary word with the first
+part: in 放下书包看见鸽子 and 放心吧鸽子 the 放 is that of 放下 and 放心, not of 放…鸽子.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from marco_cli.glossary.entries import SOURCES, Entry, Match
+from marco_cli.glossary.entries import GAP, SOURCES, Entry, Match
+
+MAX_FILLER = 5
+"""The most characters between the parts of a separable term."""
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -27,17 +36,32 @@ class Glossary:
     """Term → entry maps, strongest first (user, curated, dictionary)."""
     char_map: Mapping[str, str] = field(default_factory=dict)
     """Traditional → simplified characters, applied to terms and text before matching."""
+    words: Callable[[], Collection[str]] = frozenset
+    """The words of the language (simplified), loaded when first needed: a separable term's
+    filler may not begin by making one of them with the first part."""
 
     def __post_init__(self) -> None:
         self._table = str.maketrans(dict(self.char_map)) if self.char_map else {}
         self._index: dict[str, Entry] = {}
+        self._split: dict[str, dict[str, Entry]] = {}
+        """Separable terms: first part → second part → entry."""
         for layer in reversed(list(self.layers)):  # stronger layers overwrite weaker ones
             for term, entry in layer.items():
                 for form in (term, *entry.variants):
-                    key = self.normalize(form.strip())
-                    if key:
-                        self._index[key] = entry
-        self._lengths = sorted({len(k) for k in self._index}, reverse=True)
+                    key = self.normalize(form.strip().replace("...", GAP))
+                    if not key:
+                        continue
+                    self._index[key] = entry
+                    head, gap, tail = key.partition(GAP)
+                    if gap and head and tail:
+                        self._split.setdefault(head, {})[tail] = entry
+                        self._index[head + tail] = entry  # with no filler at all
+        lengths: dict[str, set[int]] = {}
+        for key in self._index:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {first: sorted(ls, reverse=True) for first, ls in lengths.items()}
+        """The lengths of the terms starting with each character, longest first."""
+        self._head_lengths = sorted({len(h) for h in self._split}, reverse=True)
 
     def normalize(self, text: str) -> str:
         """The form used for matching; keeps the length (one character for one character)."""
@@ -57,7 +81,9 @@ class Glossary:
         """Terms in `text`, left to right; at each position the longest term wins.
 
         A match consumes its characters, so overlapping terms are not reported twice: in
-        "吃瓜群众" the four-character term wins over "吃瓜".
+        "吃瓜群众" the four-character term wins over "吃瓜". A separable term's match spans
+        its filler and counts its whole span in the comparison; on a tie the term written
+        without a gap wins.
         """
         if not self._index or not text:
             return []
@@ -67,7 +93,7 @@ class Glossary:
         while i < n:
             found = None
             if not (_is_ascii_alnum(norm[i]) and i > 0 and _is_ascii_alnum(norm[i - 1])):
-                for length in self._lengths:
+                for length in self._lengths.get(norm[i], ()):
                     if i + length > n:
                         continue
                     entry = self._index.get(norm[i : i + length])
@@ -78,12 +104,35 @@ class Glossary:
                         continue  # "emo" inside "emotion"
                     found = Match(i, end, text[i:end], entry)
                     break
+                split = self._separable_at(norm, i) if self._split else None
+                if split is not None and (found is None or split[0] > found.end):
+                    found = Match(i, split[0], text[i : split[0]], split[1])
             if found:
                 matches.append(found)
                 i = found.end
             else:
                 i += 1
         return matches
+
+    def _separable_at(self, norm: str, i: int) -> tuple[int, Entry] | None:
+        """(end, entry) of the longest separable term whose first part starts at `i`, with
+        the nearest second part after a filler of 1 to `MAX_FILLER` letters or digits."""
+        best: tuple[int, Entry] | None = None
+        for head_length in self._head_lengths:
+            tails = self._split.get(norm[i : i + head_length])
+            if tails is None:
+                continue
+            start = i + head_length
+            if any(norm[i : start + k] in self.words() for k in (1, 2)):
+                continue
+            filler_end = start  # the filler is norm[start:at]: letters and digits only
+            while filler_end < min(len(norm), start + MAX_FILLER) and norm[filler_end].isalnum():
+                filler_end += 1
+            for tail, entry in tails.items():
+                at = norm.find(tail, start + 1, filler_end + len(tail))
+                if at != -1 and (best is None or at + len(tail) > best[0]):
+                    best = (at + len(tail), entry)
+        return best
 
     def hints(self, text: str, limit: int = 8) -> list[Match]:
         """The distinct entries found in `text`, at most `limit`, the strongest layer first."""

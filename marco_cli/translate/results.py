@@ -42,7 +42,7 @@ class UnitResult:
             "translation": self.translation,
             "ok": self.ok,
             "error": self.error,
-            "terms": [match.to_json() for match in self.terms],
+            "terms": [match.to_json(self.reasoning) for match in self.terms],
             "reasoning": self.reasoning or None,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "model": self.model,
