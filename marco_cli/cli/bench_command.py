@@ -346,7 +346,11 @@ def _math(
     def resolved() -> ResolvedModel:
         """The model, resolved (and announced, downloaded or assembled) once per run."""
         if not resolved_once:
-            resolved_once.append(resolve_model(settings["model"], reporter=console_reporter()))
+            resolved_once.append(
+                resolve_model(
+                    settings["model"], reporter=console_reporter(bool(settings.get("verbose")))
+                )
+            )
         return resolved_once[0]
 
     concurrency = settings["concurrency"]
