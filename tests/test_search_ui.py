@@ -72,6 +72,27 @@ def test_the_tree_shows_kinds_values_answers_and_a_footer():
     assert len(lines) == len(result.tree) + 2  # every node, the answer and the footer
 
 
+def footer_iteration(doc) -> str:
+    return next(line for line in draw(doc).splitlines() if "iteration " in line).split(" · ")[0]
+
+
+@pytest.mark.parametrize("early_stop", [0, 1])
+def test_the_live_trees_last_frame_counts_iterations_as_the_saved_tree(early_stop: int):
+    """An early stop cuts off iterations in flight: every view counts the finished ones."""
+    events = []
+    eng = fake()
+    config = SearchConfig(iterations=12, seed=3, early_stop=early_stop)
+    result = run_mcts(eng, eng.prompt_tokens(), config, TASK, on_event=events.append)
+    saved = result.to_json()
+    last = events[-1].snapshot()
+    assert events[-1].kind == "done"
+    assert last["iteration"] == saved["iteration"] == result.stats.iterations
+    assert footer_iteration(last) == footer_iteration(saved)
+    assert footer_iteration(saved) == f"iteration {result.stats.iterations}/12"
+    counts = [event.iteration for event in events]
+    assert counts == sorted(counts)  # never counts back
+
+
 @pytest.mark.parametrize("height", [8, 10, 12])
 def test_folding_fits_the_height_and_keeps_the_best_path(height):
     result = search()
