@@ -349,7 +349,7 @@ def test_local_path(tmp_path: Path) -> None:
     path.write_bytes(b"GGUF")
     resolved = resolve_model(str(path))
     assert (resolved.path, resolved.source, resolved.alias) == (path, "path", None)
-    assert resolved.display_name == "m.gguf"
+    assert resolved.display_name == "m"
 
 
 def test_missing_local_path_is_named(tmp_path: Path) -> None:

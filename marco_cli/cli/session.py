@@ -59,6 +59,7 @@ def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> En
             n_threads=settings.get("threads"),
             verbose=verbose,
         )
+    engine.model_name = resolved.display_name  # one name for the model in every output
     if verbose:
         console.print(f"model: {engine.model_name} ({resolved.path}); {engine.backend}")
     return engine

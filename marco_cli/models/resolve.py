@@ -11,7 +11,7 @@ from pathlib import Path
 from marco_cli.errors import ModelError
 from marco_cli.files import file_sha256
 from marco_cli.models import demo, hub, registry
-from marco_cli.models.gguf_header import header_quant
+from marco_cli.models.gguf_header import header_name, header_quant
 from marco_cli.models.names import parse_model_name, pick_gguf, quant_of
 from marco_cli.models.reporter import SILENT, Reporter
 from marco_cli.models.spec import (
@@ -96,7 +96,17 @@ def _resolve_path(spec: ModelSpec) -> ResolvedModel:
     if not os.access(path, os.R_OK):
         raise ModelError(f"model file {path} is not readable (permission denied); fix its mode")
     path = path.resolve()
-    return ResolvedModel(path=path, display_name=path.name, source="path", origin=str(path))
+    return ResolvedModel(
+        path=path, display_name=file_model_name(path), source="path", origin=str(path)
+    )
+
+
+def file_model_name(path: Path) -> str:
+    """The name of a model no registry alias stands for: the one its GGUF header records
+    (`general.name`), else its file name without `.gguf`. A registry model is named by the
+    registry instead (`RegistryEntry.display_name`), everywhere: a quantized file's header often
+    keeps the name of whatever it was converted from."""
+    return header_name(path) or path.stem
 
 
 def _resolve_auto(*, download: bool, reporter: Reporter) -> ResolvedModel:
@@ -135,7 +145,7 @@ def _resolve_auto(*, download: bool, reporter: Reporter) -> ResolvedModel:
 def _hf_result(spec: ModelSpec, path: Path) -> ResolvedModel:
     return ResolvedModel(
         path=path,
-        display_name=spec.label,
+        display_name=spec.entry.display_name if spec.entry else file_model_name(path),
         source="hf",
         alias=spec.alias,
         origin=spec.hf_name or "",
