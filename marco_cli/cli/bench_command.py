@@ -94,8 +94,9 @@ def bench(
         typer.Option(
             "--out",
             "-o",
-            help="Results file (JSON Lines). Default: <user data dir>/marco/bench/"
-            "<model>__<datasets>.jsonl.",
+            # no long unbroken path: the help column would cut it with "…"
+            help="Results file (JSON Lines). Default: MODEL__DATASETS.jsonl in the bench folder "
+            "of marco's data folder (~/.local/share/marco on Linux).",
         ),
     ] = None,
     resume: Annotated[
