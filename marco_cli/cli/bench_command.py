@@ -339,7 +339,7 @@ def _math(
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, open_lanes, solve_prompts
     from marco_cli.models import ResolvedModel, model_sha256, resolve_model
-    from marco_cli.ui.bench_progress import BenchProgress, PlainProgress
+    from marco_cli.ui.bench_progress import BenchProgress, PeriodicProgress, PlainProgress
     from marco_cli.ui.model_progress import console_reporter
 
     resolved_once: list[ResolvedModel] = []
@@ -401,6 +401,8 @@ def _math(
                     progress.add(ds.name, spec.name, suite.attempts(ds))
         elif settings.get("verbose"):
             progress = PlainProgress(console)
+        elif not settings.get("quiet"):
+            progress = PeriodicProgress(console)
         engine = served[0] if served else open_engine(settings, resolved())
         backend = getattr(engine, "backend", "")
         try:
