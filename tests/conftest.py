@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,20 @@ def tiny_server(llama_server_binary: Path, tiny_model_path: Path, tmp_path_facto
     server = remote_server.start_server(llama_server_binary, tiny_model_path, log, ctx=16384)
     yield server.url
     server.stop()
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Pretend downloads are allowed (the fake hf_hub_download of each test answers): the hub's
+    endpoint is a local socket that accepts connections, so marco finds the hub reachable."""
+    import socket
+
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with socket.socket() as endpoint:
+        endpoint.bind(("127.0.0.1", 0))
+        endpoint.listen()
+        monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{endpoint.getsockname()[1]}")
+        yield

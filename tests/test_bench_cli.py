@@ -267,9 +267,9 @@ def test_bench_refuses_a_locked_file(scripted, tmp_path: Path, capsys) -> None:
         (["-s", "beam"], "unknown strategy 'beam'"),
         (["-s", "cot,sc", "--match-tokens"], "--match-tokens needs an MCTS strategy"),
         (["-s", "sc-reflect"], "without reflection"),
-        (["--suite", "fast"], "'fast' is not one of 'math', 'speed', 'translate'"),
+        (["--suite", "fast"], "--suite takes math, speed or translate, not 'fast'"),
         (["--ids", "7"], "no problem with id 7"),
-        (["--select", "best"], "'best' is not one of 'reward', 'visits', 'vote'"),
+        (["--select", "best"], "--select takes reward, visits or vote, not 'best'"),
     ],
 )
 def test_usage_errors(scripted, capsys, args: list[str], message: str) -> None:

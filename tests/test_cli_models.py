@@ -54,7 +54,7 @@ def test_models_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert by_alias["demo"]["size"] == 491_400_064 and by_alias["demo"]["size_exact"] is True
     big = by_alias["demo-1.5b"]
     assert (big["size"], big["size_exact"]) == (1_117_320_768, True)
-    assert (big["source"], big["origin"]) == ("demo", 'pip extra "marco-cli[demo-1.5b]"')
+    assert (big["source"], big["origin"]) == ("demo", 'pip extra "marco-cli[demo-1-5b]"')
     assert big["display_name"] == "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
 
 

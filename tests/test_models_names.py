@@ -157,14 +157,11 @@ def test_offline_repo_not_cached(hf_hub: Path) -> None:
 
 
 def test_online_lists_the_repo_and_downloads_the_picked_file(
-    hf_hub: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    hf_hub: Path, online: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import huggingface_hub
-    from huggingface_hub import constants
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     add_file(hf_hub, REPO, "Marco-o1-Q8_0.gguf", b"GGUF q8")  # cached, but not the one asked for
     listed: list[str] = []
     downloaded = tmp_path / "Marco-o1-IQ4_XS.gguf"

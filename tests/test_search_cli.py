@@ -136,10 +136,9 @@ def test_ctrl_c_prints_the_best_answer_so_far_and_exits_130(monkeypatch, capsys,
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--action", "words"], "'words' is not one of 'step', 'mini-64', 'mini-32'"),
-        (["--select", "best"], "'best' is not one of 'reward', 'visits', 'vote'"),
-        # click words a one-value choice "is not 'confidence'" or "is not one of 'confidence'"
-        (["--reward", "oracle"], "'oracle' is not"),
+        (["--action", "words"], "--action takes step, mini-64 or mini-32, not 'words'"),
+        (["--select", "best"], "--select takes reward, visits or vote, not 'best'"),
+        (["--reward", "oracle"], "--reward takes confidence, confidence-geo or confidence-low"),
     ],
 )
 def test_bad_search_options_fail_before_loading_a_model(monkeypatch, capsys, args, message):

@@ -51,7 +51,7 @@ def draw(doc, **kwargs) -> str:
 
 def best_line(text: str) -> str:
     """The last line of the best path (the deepest ▶ line)."""
-    return [line for line in text.splitlines() if "▶" in line][-1]
+    return [line for line in text.splitlines() if "▶" in line and "N=" in line][-1]
 
 
 def shows_answer_1(line: str) -> bool:
@@ -69,7 +69,60 @@ def test_the_tree_shows_kinds_values_answers_and_a_footer():
     assert f"iteration {result.stats.iterations}/10" in text and "tok/s" in text
     assert "▶" in text  # the best path is marked
     lines = text.splitlines()
-    assert len(lines) == len(result.tree) + 2  # every node, the answer and the footer
+    assert len(lines) == len(result.tree) + 3  # every node, the answer, the footer, the legend
+    assert lines[-1].startswith("N visits · Q mean value · c own confidence · ▶ best path")
+
+
+def test_a_deep_nodes_answer_is_shown_whole_and_its_text_cut():
+    """At 120 columns a rollout's answer was cut to "⇢ 4…" ("40 km/h") behind a long text."""
+    nodes = [{"id": 0, "parent": None, "kind": "root", "children": [1]}]
+    for i in range(1, 8):
+        nodes[-1]["children"] = [i]
+        nodes.append(
+            {
+                "id": i,
+                "parent": i - 1,
+                "kind": "step",
+                "visits": 3,
+                "q": 0.8,
+                "confidence": 0.9,
+                "text": "so the speed is distance over time " * 4,
+                "children": [],
+            }
+        )
+    nodes[-1]["rollout_answer"] = "40 km/h"
+    doc = {
+        "tree": {"nodes": nodes},
+        "best_path": [0, 1, 2, 3, 4, 5, 6, 7],
+        "iteration": 1,
+        "iterations": 6,
+    }
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(render_tree(doc))
+    deepest = [line for line in console.file.getvalue().splitlines() if "N=3" in line][-1]
+    assert "⇢ 40 km/h" in deepest
+    assert deepest.endswith("…") and len(deepest) <= 120
+
+
+def footer_iteration(doc) -> str:
+    return next(line for line in draw(doc).splitlines() if "iteration " in line).split(" · ")[0]
+
+
+@pytest.mark.parametrize("early_stop", [0, 1])
+def test_the_live_trees_last_frame_counts_iterations_as_the_saved_tree(early_stop: int):
+    """An early stop cuts off iterations in flight: every view counts the finished ones."""
+    events = []
+    eng = fake()
+    config = SearchConfig(iterations=12, seed=3, early_stop=early_stop)
+    result = run_mcts(eng, eng.prompt_tokens(), config, TASK, on_event=events.append)
+    saved = result.to_json()
+    last = events[-1].snapshot()
+    assert events[-1].kind == "done"
+    assert last["iteration"] == saved["iteration"] == result.stats.iterations
+    assert footer_iteration(last) == footer_iteration(saved)
+    assert footer_iteration(saved) == f"iteration {result.stats.iterations}/12"
+    counts = [event.iteration for event in events]
+    assert counts == sorted(counts)  # never counts back
 
 
 @pytest.mark.parametrize("height", [8, 10, 12])

@@ -95,6 +95,24 @@ def test_budget_hit_prints_partial_and_exits_3(tiny_model_path: Path) -> None:
 
 
 @pytest.mark.tiny
+def test_lines_on_a_piped_stderr_do_not_wrap(tiny_model_path: Path) -> None:
+    """Rich wraps at 80 columns when stderr is no terminal: a message is one line anyway."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    result = subprocess.run(
+        [sys.executable, "-m", "marco_cli", "solve", "-m", str(tiny_model_path)]
+        + ["--max-tokens", "8", "hello"],
+        capture_output=True,
+        timeout=600,
+        env=env,
+    )
+    assert result.returncode == 3
+    line = next(
+        line for line in result.stderr.decode().splitlines() if "stopped before closing" in line
+    )
+    assert len(line) > 80 and line.endswith("the answer above is partial")
+
+
+@pytest.mark.tiny
 def test_question_longer_than_the_context(tiny_model_path: Path) -> None:
     result = marco("solve", "--model", str(tiny_model_path), "--ctx", "256", "word " * 400)
     assert result.returncode == 2

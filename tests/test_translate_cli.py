@@ -277,7 +277,7 @@ def test_invalid_utf8_names_the_line(capsys, monkeypatch, no_engine) -> None:
         (["--tgt", "auto"], "--tgt cannot be auto"),
         (["--src", "chinese"], "use the ISO 639-1 code 'zh'"),
         (["--src", "en", "--tgt", "en"], "--src and --tgt are both en"),
-        (["--strategy", "fast"], "'fast' is not one of 'direct', 'cot', 'mcts'"),
+        (["--strategy", "fast"], "--strategy takes direct, cot or mcts, not 'fast'"),
         (["--paragraphs", "--whole"], "--paragraphs and --whole exclude each other"),
         (["--glossary", "x.yaml", "--no-glossary"], "--glossary and --no-glossary contradict"),
     ],

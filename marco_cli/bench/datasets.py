@@ -95,7 +95,13 @@ def _mgsm_file(lang: str) -> Path:
         )
     from huggingface_hub import hf_hub_download
 
-    from marco_cli.models.hub import hf_cache_dir, hf_offline
+    from marco_cli.models.hub import (
+        HubUnreachable,
+        check_reachable,
+        hf_cache_dir,
+        hf_offline,
+        quiet_hub,
+    )
 
     where = f"the Hugging Face cache ({hf_cache_dir()})"
     local = (
@@ -117,7 +123,11 @@ def _mgsm_file(lang: str) -> Path:
             f"are off (HF_HUB_OFFLINE is set); {local}"
         )
     try:
-        return Path(hf_hub_download(**kwargs))
+        check_reachable(f"mgsm-{lang}: huggingface.co cannot be reached to download {filename}")
+        with quiet_hub():
+            return Path(hf_hub_download(**kwargs))
+    except HubUnreachable as exc:
+        raise MarcoError(f"{exc.message}; {local}") from None
     except Exception as exc:  # the network boundary: one line instead of a traceback
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MarcoError(

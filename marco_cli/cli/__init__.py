@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -77,10 +78,59 @@ _ClickUsageError = _click_class("UsageError")
 
 def usage_error(exc: Exception, argv: list[str]) -> None:
     """click's usage error, shortened to one `marco: error:` line and a hint to `--help`."""
-    error_line(exc.format_message())  # type: ignore[attr-defined]
+    error_line(_bad_choice(exc, argv) or exc.format_message())  # type: ignore[attr-defined]
     ctx = getattr(exc, "ctx", None)
     path = ctx.command_path if ctx is not None else _command_path(argv)
     sys.stderr.write(f"Try '{path} --help' for help.\n")
+
+
+def _bad_choice(exc: Exception, argv: list[str]) -> str | None:
+    """A value outside an option's choices in marco's words ("--strategy takes cot or mcts, not
+    'mtcs' (did you mean mcts?)"), instead of what the Typer in use says ("Value error, 'mtcs'
+    is not one of ..."); None for any other error."""
+    import difflib
+
+    param = getattr(exc, "param", None)
+    # Typer 0.29 keeps the choices in its type descriptor, earlier versions in a click Choice.
+    found = getattr(getattr(param, "type_descriptor", None), "choices", None) or getattr(
+        getattr(param, "type", None), "choices", None
+    )
+    if not found or not getattr(param, "opts", None):
+        return None
+    choices = [str(getattr(choice, "value", choice)) for choice in found]
+    flag = max(param.opts, key=len)  # type: ignore[union-attr]
+    listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
+    value = _given_value(list(param.opts), argv)  # type: ignore[union-attr]
+    if value is None:
+        return f"{flag} takes {listed}"
+    close = difflib.get_close_matches(value, choices, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{flag} takes {listed}, not {value!r}{hint}"
+
+
+def _given_value(opts: list[str], argv: list[str]) -> str | None:
+    """The last value `argv` gives one of the option names `opts` (`--x V`, `--x=V`, `-xV`)."""
+    value = None
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if arg == opt and i + 1 < len(argv):
+                value = argv[i + 1]
+            elif opt.startswith("--") and arg.startswith(opt + "="):
+                value = arg[len(opt) + 1 :]
+            elif not opt.startswith("--") and arg.startswith(opt) and len(arg) > len(opt):
+                value = arg[len(opt) :]
+    return value
+
+
+def _plain_flags(command: Any) -> None:
+    """Typer 0.29 writes a type beside every flag in `--help` (`--version <bool>`), though a
+    flag takes no value: an empty metavar leaves that column blank. Walks the subcommands."""
+    ctx = typer.Context(command)
+    for param in command.get_params(ctx):  # the help option included
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _plain_flags(sub)
 
 
 def _command_path(argv: list[str]) -> str:
@@ -118,7 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     _register_commands()
     debug = bool(os.environ.get("MARCO_DEBUG"))
     try:
-        result = app(args=argv, prog_name="marco", standalone_mode=False)
+        command = typer.main.get_command(app)
+        _plain_flags(command)
+        result = command(args=argv, prog_name="marco", standalone_mode=False)
     except (BrokenPipeError, SystemExit) as exc:
         # The reader of stdout went away (`marco translate < big.txt | head -1`): what it
         # wanted was written, so end quietly, as a tool killed by SIGPIPE would. click turns

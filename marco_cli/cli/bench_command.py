@@ -94,8 +94,9 @@ def bench(
         typer.Option(
             "--out",
             "-o",
-            help="Results file (JSON Lines). Default: <user data dir>/marco/bench/"
-            "<model>__<datasets>.jsonl.",
+            # no long unbroken path: the help column would cut it with "…"
+            help="Results file (JSON Lines). Default: MODEL__DATASETS.jsonl in the bench folder "
+            "of marco's data folder (~/.local/share/marco on Linux).",
         ),
     ] = None,
     resume: Annotated[
@@ -354,7 +355,7 @@ def _math(
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, open_lanes, solve_prompts
     from marco_cli.models import ResolvedModel, model_sha256, resolve_model
-    from marco_cli.ui.bench_progress import BenchProgress, PlainProgress
+    from marco_cli.ui.bench_progress import BenchProgress, PeriodicProgress, PlainProgress
     from marco_cli.ui.model_progress import console_reporter
 
     resolved_once: list[ResolvedModel] = []
@@ -362,7 +363,11 @@ def _math(
     def resolved() -> ResolvedModel:
         """The model, resolved (and announced, downloaded or assembled) once per run."""
         if not resolved_once:
-            resolved_once.append(resolve_model(settings["model"], reporter=console_reporter()))
+            resolved_once.append(
+                resolve_model(
+                    settings["model"], reporter=console_reporter(bool(settings.get("verbose")))
+                )
+            )
         return resolved_once[0]
 
     concurrency = settings["concurrency"]
@@ -412,6 +417,8 @@ def _math(
                     progress.add(ds.name, spec.name, suite.attempts(ds))
         elif settings.get("verbose"):
             progress = PlainProgress(console)
+        elif not settings.get("quiet"):
+            progress = PeriodicProgress(console)
         engine = served[0] if served else open_engine(settings, resolved())
         backend = getattr(engine, "backend", "")
         try:

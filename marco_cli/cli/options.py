@@ -79,6 +79,10 @@ class CommandFlags:
         return resolve_settings(self.command, self.values, self.values.get("config"))
 
 
+LEADING = ("model",)
+"""Options that `--help` lists before a command's own: which model runs comes first."""
+
+
 def takes_settings(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give the decorated command every option `command` takes (see the module docstring); the
     function receives them as its keyword argument `flags`."""
@@ -86,7 +90,13 @@ def takes_settings(command: str) -> Callable[[Callable[..., Any]], Callable[...,
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         own = inspect.signature(func, eval_str=True)
-        kept = [p for p in own.parameters.values() if p.name != "flags"]
+        # Typer lists options in signature order and tells arguments by their annotation, not
+        # by their kind: all keyword-only, the leading options can come first.
+        kept = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in own.parameters.values()
+            if p.name != "flags"
+        ]
         added = [
             inspect.Parameter(
                 name,
@@ -96,13 +106,15 @@ def takes_settings(command: str) -> Callable[[Callable[..., Any]], Callable[...,
             )
             for name, setting in declared.items()
         ]
+        leading = [p for p in added if p.name in LEADING]
+        ordered = [*leading, *kept, *(p for p in added if p.name not in LEADING)]
 
         @functools.wraps(func)
         def command_function(**kwargs: Any) -> Any:
             given = {name: plain(kwargs.pop(name)) for name in declared}
             return func(**kwargs, flags=CommandFlags(command, given))
 
-        command_function.__signature__ = own.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+        command_function.__signature__ = own.replace(parameters=ordered)  # type: ignore[attr-defined]
         return command_function
 
     return decorate

@@ -40,12 +40,13 @@ def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> En
     resolved now (downloading or assembling it if needed, with notes and progress on stderr)."""
     if settings.get("server"):
         return _open_remote(settings, servers(settings)[0])
-    from marco_cli.engine.llama import LlamaEngine  # heavy: only when a model is needed
-
-    if resolved is None:
-        resolved = resolve_model(settings["model"], reporter=console_reporter())
-    console = stderr_console()
     verbose = bool(settings.get("verbose"))
+    if resolved is None:
+        resolved = resolve_model(settings["model"], reporter=console_reporter(verbose))
+    # heavy: only once there is a model to load, so that a model that is not there fails fast
+    from marco_cli.engine.llama import LlamaEngine
+
+    console = stderr_console()
     with (
         console.status(f"loading {resolved.name}…", spinner="dots")
         if console.is_terminal
@@ -58,6 +59,7 @@ def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> En
             n_threads=settings.get("threads"),
             verbose=verbose,
         )
+    engine.model_name = resolved.display_name  # one name for the model in every output
     if verbose:
         console.print(f"model: {engine.model_name} ({resolved.path}); {engine.backend}")
     return engine

@@ -82,6 +82,7 @@ def solve(
             json_out=json_out,
             tree=tree,
             save_tree=save_tree,
+            quiet=bool(settings.get("quiet")),
         )
         return
     console = stderr_console()
@@ -123,21 +124,31 @@ def _run_search(
     json_out: bool,
     tree: bool | None,
     save_tree: Path | None,
+    quiet: bool,
 ) -> None:
-    """Run the search with the live tree on a terminal, write the answer, save the tree, and
-    exit 130 when interrupted or 3 when no rollout completed."""
+    """Run the search with the live tree on a terminal (elsewhere a progress line every 10 s
+    unless `quiet`), write the answer, save the tree, and exit 130 when interrupted or 3 when
+    no rollout completed."""
     from marco_cli.reasoning import solve as run_solve
     from marco_cli.ui.live_tree import LiveTree, print_tree
+    from marco_cli.ui.progress_lines import ProgressLines, search_line
 
     console = stderr_console()
     if save_tree is not None and not save_tree.parent.is_dir():
         engine.close()
         raise UsageError(f"cannot save the tree to {save_tree}: its folder does not exist")
     live = LiveTree(console, keep=tree is not False) if console.is_terminal else None
+    on_event: Any = live
+    if live is None and not quiet:
+        lines = ProgressLines(console)
+
+        def on_event(event: Any) -> None:
+            lines(lambda: search_line(event))
+
     try:
         if live is not None:
             live.start()
-        result = run_solve(engine, question, options, prompts, on_event=live)
+        result = run_solve(engine, question, options, prompts, on_event=on_event)
     finally:
         if live is not None:
             live.stop()

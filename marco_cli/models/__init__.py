@@ -17,7 +17,8 @@ The modules, each importing only those listed before it:
 - `reporter`: the callbacks through which notes, warnings and progress reach the user;
 - `registry`: the shipped aliases;
 - `names`: parsing a model name into a spec;
-- `gguf_header`: the quantization a GGUF file's header records, for names that tell none;
+- `gguf_header`: the quantization and name a GGUF file's header records, for files whose name
+  or alias tells none;
 - `hub`: the Hugging Face cache and downloads;
 - `demo`: the offline demo models, assembled from pip packages (one extra each);
 - `resolve`: `resolve_model`, the entry point, `list_models` and `model_sha256`;

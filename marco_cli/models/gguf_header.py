@@ -1,5 +1,6 @@
-"""The quantization a GGUF file's header records (`general.file_type`), for files whose name
-tells none. Only the key/value section at the start of the file is read, never the tensors."""
+"""What a GGUF file's header records about the model: its quantization (`general.file_type`), for
+files whose name tells none, and its name (`general.name`), for files no registry alias names.
+Only the key/value section at the start of the file is read, never the tensors."""
 
 from __future__ import annotations
 
@@ -30,14 +31,29 @@ class _Malformed(Exception):
 def header_quant(path: Path) -> str | None:
     """The quantization `general.file_type` names (`Q4_K_M`, `F32`, ...), or None when the file
     is no GGUF (v2 or v3), lacks the key or names a type this table does not know."""
+    value = _header_value(path, b"general.file_type", _UINT32)
+    return FILE_TYPES.get(value) if isinstance(value, int) else None
+
+
+def header_name(path: Path) -> str | None:
+    """The model's name as `general.name` records it, or None when the file is no GGUF (v2 or
+    v3) or has no such name."""
+    value = _header_value(path, b"general.name", _STRING)
+    if not isinstance(value, bytes):
+        return None
+    return value.decode("utf-8", errors="replace").strip() or None
+
+
+def _header_value(path: Path, wanted: bytes, wanted_kind: int) -> int | bytes | None:
+    """The value of key `wanted` if it has type `wanted_kind` (a uint32 or a string), else None."""
     try:
         with path.open("rb") as raw:
-            return _read_file_type(io.BufferedReader(raw, buffer_size=1 << 20))
+            return _read_value(io.BufferedReader(raw, buffer_size=1 << 20), wanted, wanted_kind)
     except (OSError, _Malformed, struct.error):
         return None
 
 
-def _read_file_type(f: BinaryIO) -> str | None:
+def _read_value(f: BinaryIO, wanted: bytes, wanted_kind: int) -> int | bytes | None:
     if f.read(4) != b"GGUF":
         raise _Malformed
     (version,) = _unpack(f, "<I")
@@ -47,8 +63,8 @@ def _read_file_type(f: BinaryIO) -> str | None:
     for _ in range(kv_count):
         key = _string(f)
         (kind,) = _unpack(f, "<I")
-        if key == b"general.file_type" and kind == _UINT32:
-            return FILE_TYPES.get(_unpack(f, "<I")[0])
+        if key == wanted and kind == wanted_kind:
+            return _unpack(f, "<I")[0] if kind == _UINT32 else _string(f)
         _skip(f, kind)
     return None
 

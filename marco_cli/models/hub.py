@@ -7,16 +7,25 @@ other tools. huggingface_hub is imported only when a file is looked up or fetche
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from marco_cli.errors import ModelError
 from marco_cli.files import format_size
 from marco_cli.models.spec import CachedFile, ModelSpec
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+REACH_TIMEOUT = 2.0
+"""Seconds to wait for a connection to the hub before calling it unreachable. huggingface_hub
+itself retries a failed connection five times over about 24 s, printing a line each time."""
 
 
 class HubUnreachable(ModelError):
@@ -52,6 +61,47 @@ def hf_cache_dir() -> Path:
     return home / "hub"
 
 
+@contextmanager
+def quiet_hub(verbose: bool = False) -> Iterator[None]:
+    """huggingface_hub's own log lines ("Retrying in 8s [Retry 5/5]") off for the block unless
+    `verbose`: marco says what went wrong in one line. Its download bar still shows on a
+    terminal (it turns itself off when stderr is not one)."""
+    import huggingface_hub  # noqa: F401  (it sets its logger's level when first imported)
+
+    logger = logging.getLogger("huggingface_hub")
+    before = logger.level
+    logger.setLevel(logging.INFO if verbose else logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+def check_reachable(unreachable: str, timeout: float = REACH_TIMEOUT) -> None:
+    """Raise HubUnreachable(`unreachable`) unless a TCP connection to the hub's endpoint
+    (HF_ENDPOINT, default huggingface.co) opens within `timeout` seconds. The name lookup runs
+    in a thread of its own too: a resolver that does not answer can block far longer."""
+    from huggingface_hub import constants
+
+    parts = urlsplit(constants.ENDPOINT)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    outcome: list[bool] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome.append(True)
+        except OSError:
+            outcome.append(False)
+
+    probe = threading.Thread(target=connect, name="marco-hub-probe", daemon=True)
+    probe.start()
+    probe.join(timeout)
+    if outcome != [True]:
+        raise HubUnreachable(unreachable)
+
+
 def hf_cached_path(spec: ModelSpec) -> Path | None:
     """The cached file of a Hugging Face spec, or None; never touches the network."""
     from huggingface_hub import hf_hub_download
@@ -71,9 +121,15 @@ def hf_cached_path(spec: ModelSpec) -> Path | None:
     return Path(path)
 
 
-def hf_download(spec: ModelSpec, *, unreachable: str, on_note: Callable[[str], None]) -> Path:
+def hf_download(
+    spec: ModelSpec,
+    *,
+    unreachable: str,
+    on_note: Callable[[str], None],
+    verbose: bool = False,
+) -> Path:
     """Download the file of a Hugging Face spec into the cache; its path. `on_note` hears
-    that the download starts.
+    that the download starts; `verbose` lets huggingface_hub log as it does.
 
     Raises HubUnreachable with the message `unreachable` when huggingface.co cannot be reached
     (the caller knows what else the user can do), ModelError for every other failure.
@@ -89,18 +145,20 @@ def hf_download(spec: ModelSpec, *, unreachable: str, on_note: Callable[[str], N
     )
 
     assert spec.repo is not None and spec.filename is not None
+    check_reachable(unreachable)
     size = f" (~{format_size(spec.entry.size)})" if spec.entry else ""
     on_note(
         f"downloading {spec.label}{size} from huggingface.co/{spec.repo} "
         f"into {hf_cache_dir()} (once)"
     )
     try:
-        path = hf_hub_download(
-            spec.repo,
-            spec.filename,
-            revision=spec.revision,
-            cache_dir=hf_cache_dir(),
-        )
+        with quiet_hub(verbose):
+            path = hf_hub_download(
+                spec.repo,
+                spec.filename,
+                revision=spec.revision,
+                cache_dir=hf_cache_dir(),
+            )
     except GatedRepoError:
         raise ModelError(
             f"{spec.repo} is gated on Hugging Face: accept its terms at "
@@ -172,7 +230,9 @@ def hf_cached_repo_files(repo: str, revision: str | None) -> list[str]:
     )
 
 
-def hf_repo_files(repo: str, revision: str | None, *, unreachable: str) -> list[str]:
+def hf_repo_files(
+    repo: str, revision: str | None, *, unreachable: str, verbose: bool = False
+) -> list[str]:
     """The files of `repo` at `revision` on huggingface.co. Raises HubUnreachable with the
     message `unreachable` when it cannot be reached, ModelError for every other failure."""
     from huggingface_hub import HfApi
@@ -183,8 +243,10 @@ def hf_repo_files(repo: str, revision: str | None, *, unreachable: str) -> list[
         RevisionNotFoundError,
     )
 
+    check_reachable(unreachable)
     try:
-        return sorted(HfApi().list_repo_files(repo, revision=revision))
+        with quiet_hub(verbose):
+            return sorted(HfApi().list_repo_files(repo, revision=revision))
     except GatedRepoError:
         raise ModelError(
             f"{repo} is gated on Hugging Face: accept its terms at https://huggingface.co/{repo} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -12,6 +13,10 @@ from marco_cli.models.spec import RegistryEntry
 
 AUTO = "auto"
 """The model name that picks a model by what is available (see `marco_cli.models.resolve`)."""
+
+_NORMALIZED_EXTRA = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+"""An extra name as the wheel's metadata spells it (PEP 685). pip before 23.3 compares the name
+a user types with that spelling as it is, so `demo-1.5b` would install nothing there."""
 
 
 @cache
@@ -64,6 +69,11 @@ def _check_demo(alias: str, fields: dict[str, Any]) -> None:
     missing = [name for name in ("parts", "sha256", "extra") if not fields[name]]
     if missing:
         raise ValueError(f"models.yaml: demo entry {alias!r} lacks {', '.join(missing)}")
+    if not _NORMALIZED_EXTRA.fullmatch(fields["extra"]):
+        raise ValueError(
+            f"models.yaml: demo entry {alias!r} has extra {fields['extra']!r}; write it "
+            "normalized (lowercase letters, digits and single hyphens), as every pip matches it"
+        )
 
 
 def known_aliases() -> list[str]:

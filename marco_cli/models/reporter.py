@@ -37,6 +37,9 @@ class Reporter:
     """A line the user should act on, e.g. that `auto` fell back to the demo model."""
     on_progress: ProgressDisplay = no_progress
     """Progress of a long local job (assembling the demo model)."""
+    verbose: bool = False
+    """Let huggingface_hub log as it does (its retries, its warnings); off, marco alone says
+    what went wrong."""
 
 
 SILENT = Reporter()

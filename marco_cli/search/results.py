@@ -109,6 +109,7 @@ class SearchEvent:
     kind: str
     """"start", "expand" (children added), "iteration" (values backed up) or "done"."""
     iteration: int
+    """Iterations finished so far (`stats.iterations`, and the saved tree's "iteration")."""
     iterations: int
     tree: Tree
     best_path: tuple[int, ...]

@@ -116,7 +116,7 @@ class Scheduler:
         self.overflows = 0
         self.iterations_done = 0
         self.leaves_started = 0
-        """Iterations begun: the number of the latest, as events report it."""
+        """Iterations begun (some may still be running): what `config.iterations` limits."""
         self.flights: dict[int, Flight] = {}
         self.jobs: list[Job] = []
         self.started = _now()
@@ -383,7 +383,9 @@ class Scheduler:
         self.on_event(
             SearchEvent(
                 kind=kind,
-                iteration=self.leaves_started,
+                # finished ones, as the saved tree counts them (stats.iterations): iterations
+                # begun include those an early stop cuts off
+                iteration=self.iterations_done,
                 iterations=self.config.iterations,
                 tree=self.tree,
                 best_path=best_path,

@@ -135,6 +135,16 @@ SCHEMA: tuple[Setting, ...] = (
         flags=("--verbose", "-v"),
     ),
     Setting(
+        "quiet",
+        "bool",
+        False,
+        "No progress lines when stderr is not a terminal (a search or a bench run prints one "
+        "every 10 s there)",
+        sections=("solve", "bench"),
+        commands=("solve", "bench"),
+        flags=("--quiet", "-q"),
+    ),
+    Setting(
         "config",
         "path",
         None,

@@ -1,4 +1,5 @@
-"""Progress of a bench run on stderr: a Rich display on a terminal, plain lines when verbose.
+"""Progress of a bench run on stderr: a Rich display on a terminal; elsewhere a plain line per
+attempt with --verbose, else one at most every 10 s (none with --quiet).
 
 It only reads `AttemptDone` events from the runner; the runner never imports it.
 """
@@ -10,7 +11,7 @@ from typing import Any
 from marco_cli.bench.runner import AttemptDone
 from marco_cli.ui.console import terminal_safe
 
-__all__ = ["BenchProgress", "PlainProgress", "format_eta"]
+__all__ = ["BenchProgress", "PeriodicProgress", "PlainProgress", "format_eta"]
 
 
 def format_eta(seconds: float | None) -> str:
@@ -67,6 +68,25 @@ class BenchProgress:
         self.add(event.dataset, event.strategy, event.total)
         self._progress.update(
             self._tasks[(event.dataset, event.strategy)], completed=event.done, **_fields(event)
+        )
+
+
+class PeriodicProgress:
+    """A plain line at most every 10 s (`progress_lines`), where stderr is not a terminal and
+    neither `--verbose` (a line per attempt) nor `--quiet` is given."""
+
+    def __init__(self, console: Any) -> None:
+        from marco_cli.ui.progress_lines import ProgressLines
+
+        self._lines = ProgressLines(console)
+
+    def __call__(self, event: AttemptDone) -> None:
+        f = _fields(event)
+        self._lines(
+            lambda: (
+                f"bench: {event.dataset} {event.strategy} {event.done}/{event.total} "
+                f"acc={f['acc']} tok/s={f['tps']} eta={f['eta']}"
+            )
         )
 
 

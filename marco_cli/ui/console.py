@@ -32,7 +32,10 @@ def _visible(match: re.Match[str]) -> str:
 
 @cache
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False)
+    # Piped, Rich would wrap every line at 80 columns: a line for a log or a grep stays one line.
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def warn(message: str) -> None:

@@ -9,10 +9,10 @@ a `--save-tree` document, which share one shape::
           "children", ...}, ...]}}
 
 so this module never imports the search. Each node is one line: its kind, N, Q, its own
-confidence, a snippet of its action text, and the extracted answer: "✔ 42" on an answer node,
-"⇢ 42" on a node whose rollout reached that answer. The best
-path is highlighted. When a height is given, the least visited (then lowest-valued) subtrees are
-folded into "… k more" lines until the drawing fits; the best path always stays.
+confidence, the extracted answer ("✔ 42" on an answer node, "⇢ 42" on a node whose rollout
+reached that answer) and a snippet of its action text; a legend line under the tree says so.
+The best path is highlighted. When a height is given, the least visited (then lowest-valued)
+subtrees are folded into "… k more" lines until the drawing fits; the best path always stays.
 """
 
 from __future__ import annotations
@@ -74,19 +74,26 @@ def _node_line(node: Mapping[str, Any], on_best: bool) -> Text:
     line.append(
         f" N={node.get('visits', 0):<3} Q={q} c={confidence} ", style="" if on_best else "dim"
     )
+    # The answer mark comes before the text: a narrow terminal cuts the end of the line, and
+    # the text is what can be spared.
+    terminal = node.get("terminal")
+    answer = node.get("answer")
+    if answer:
+        line.append(f"✔ {_snippet(str(answer), 40)}  ", style="bold green")
+    elif node.get("rollout_answer"):  # its rollout reached an answer; the path is not a node yet
+        line.append(f"⇢ {_snippet(str(node['rollout_answer']), 40)}  ", style="green")
+    elif terminal in ("eos", "length"):
+        line.append(f"✘ {'ended' if terminal == 'eos' else 'token limit'}  ", style="red")
     if kind == "root":
         line.append("(question)", style="dim")
     else:
         line.append(_snippet(str(node.get("text", ""))) or "∅", style="bold" if on_best else "")
-    terminal = node.get("terminal")
-    answer = node.get("answer")
-    if answer:
-        line.append(f"  ✔ {_snippet(str(answer), 40)}", style="bold green")
-    elif node.get("rollout_answer"):  # its rollout reached an answer; the path is not a node yet
-        line.append(f"  ⇢ {_snippet(str(node['rollout_answer']), 40)}", style="green")
-    elif terminal in ("eos", "length"):
-        line.append(f"  ✘ {'ended' if terminal == 'eos' else 'token limit'}", style="red")
     return line
+
+
+LEGEND = (
+    "N visits · Q mean value · c own confidence · ▶ best path · ✔ answer · ⇢ its rollout's answer"
+)
 
 
 def _footer(doc: Mapping[str, Any], elapsed_offset: float = 0.0) -> Text:
@@ -165,6 +172,9 @@ def render_tree(
     answer = _answer_line(doc)
     if answer is not None:
         extras.insert(0, answer)
+    # the legend only where the whole tree fits with it: a small terminal needs the lines
+    if max_lines is None or len(nodes) + len(extras) + 1 <= max_lines:
+        extras.append(Text(LEGEND, style="dim", no_wrap=True, overflow="ellipsis"))
     budget = None if max_lines is None else max(3, max_lines - len(extras))
     visible, folded = _visible(nodes, best, budget)
 

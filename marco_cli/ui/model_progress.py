@@ -10,9 +10,10 @@ from marco_cli.models.reporter import Advance, Reporter
 from marco_cli.ui.console import note, stderr_console, warn
 
 
-def console_reporter() -> Reporter:
-    """Notes and warnings as `marco: ...` lines, progress as a bar on stderr."""
-    return Reporter(on_note=note, on_warning=warn, on_progress=byte_progress)
+def console_reporter(verbose: bool = False) -> Reporter:
+    """Notes and warnings as `marco: ...` lines, progress as a bar on stderr; `verbose` lets
+    huggingface_hub log too."""
+    return Reporter(on_note=note, on_warning=warn, on_progress=byte_progress, verbose=verbose)
 
 
 @contextmanager
