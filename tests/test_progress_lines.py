@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from test_search_ui import run_cli
 
-from marco_cli.cli import main
 from marco_cli.ui import progress_lines
 from marco_cli.ui.progress_lines import ProgressLines
 
@@ -30,13 +30,6 @@ def test_no_line_before_ten_seconds_then_at_most_one_every_ten() -> None:
         lines(line)
     assert console.file.getvalue().splitlines() == ["marco: at 10", "marco: at 20", "marco: at 31"]
     assert built == [10.0, 20.5, 31.0]  # a line is only built when it is printed
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 @pytest.mark.tiny

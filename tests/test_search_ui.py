@@ -220,11 +220,12 @@ def test_bad_tree_files_are_usage_errors(tmp_path: Path, content, message):
         load_tree_document(path)
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of `marco ARGS`, run in this process."""
     with pytest.raises(SystemExit) as exc:
         main(list(args))
     out, err = capsys.readouterr()
-    return exc.value.code, out, err
+    return int(exc.value.code or 0), out, err
 
 
 def test_marco_show_renders_a_saved_tree(tmp_path: Path, capsys):
