@@ -115,7 +115,11 @@ def bench(args: argparse.Namespace) -> int:
     # says where the layers went and which buffers the weights are in.
     with log_path.open("w") as log, contextlib.redirect_stderr(log):
         engine = LlamaEngine(
-            args.model, n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers, verbose=True
+            args.model,
+            n_ctx=args.ctx,
+            n_gpu_layers=args.n_gpu_layers,
+            n_threads=args.threads,
+            verbose=True,
         )
         try:
             log.flush()
@@ -270,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--n-gpu-layers", type=int, default=-1)
     run.add_argument("--expect-gpu", action="store_true")
     run.add_argument("--ctx", type=int, default=8192)
+    run.add_argument("--threads", type=int, default=None, help="CPU threads (physical cores)")
     run.add_argument("--decode-tokens", type=int, default=None, help="per decode row (256)")
     run.add_argument("--search-tokens", type=int, default=2048, help="the search's budget")
     run.add_argument("--prompt-tokens", type=int, default=PROMPT_TOKENS, help="uncached prompt")

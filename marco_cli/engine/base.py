@@ -89,6 +89,10 @@ class EngineStats:
     """Tokens fed through the model: prompt tokens not in the cache plus generated tokens."""
     generated: int = 0
     decode_seconds: float = 0.0
+    """Seconds inside the model evaluation (llama_decode; a server's request time)."""
+    host_seconds: float = 0.0
+    """Seconds inside generate_batch outside the model evaluation: filling batches, sampling,
+    log-probabilities, detokenizing, stop checks (0 where the engine cannot tell them apart)."""
     batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 

@@ -242,12 +242,17 @@ class LlamaEngine:
         self, requests: Sequence[Request], on_text: TextCallback | None = None
     ) -> list[Generation]:
         self._check_open()
+        started, decode_before = time.perf_counter(), self.stats.decode_seconds
         results: list[Generation] = []
-        # A batch can hold at most one request per KV sequence; larger ones run in groups,
-        # which changes nothing in the results since requests are independent.
-        for start in range(0, len(requests), self._n_seq_max):
-            group = requests[start : start + self._n_seq_max]
-            results += self._run_group(group, start, on_text)
+        try:
+            # A batch can hold at most one request per KV sequence; larger ones run in groups,
+            # which changes nothing in the results since requests are independent.
+            for start in range(0, len(requests), self._n_seq_max):
+                group = requests[start : start + self._n_seq_max]
+                results += self._run_group(group, start, on_text)
+        finally:
+            decoding = self.stats.decode_seconds - decode_before
+            self.stats.host_seconds += time.perf_counter() - started - decoding
         return results
 
     def _run_group(
