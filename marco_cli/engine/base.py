@@ -182,10 +182,7 @@ def token_logprobs(logits: np.ndarray, token: int, k: int = TOP_LOGPROBS) -> Tok
     logits = np.asarray(logits)
     if logits.dtype.kind != "f":
         logits = logits.astype(np.float64)
-    peak = logits.max()
-    shifted = logits - peak
-    np.exp(shifted, out=shifted)
-    log_norm = float(peak) + math.log(float(shifted.sum(dtype=np.float64)))
+    log_norm = log_normalizer(logits, logits.max())
     ids = top_ids(logits, k)
     return TokenLogprobs(
         token=int(token),
@@ -193,6 +190,16 @@ def token_logprobs(logits: np.ndarray, token: int, k: int = TOP_LOGPROBS) -> Tok
         top_ids=tuple(ids.tolist()),
         top_logprobs=tuple((logits[ids].astype(np.float64) - log_norm).tolist()),
     )
+
+
+def log_normalizer(
+    logits: np.ndarray, peak: np.floating, scratch: np.ndarray | None = None
+) -> float:
+    """log(sum(exp(logits))) of one row whose maximum is `peak`: exponentials in the input's
+    precision (into `scratch` when given, a row of the same size and type), summed in float64."""
+    shifted = np.subtract(logits, peak, out=scratch)
+    np.exp(shifted, out=shifted)
+    return float(peak) + math.log(float(shifted.sum(dtype=np.float64)))
 
 
 def top_ids(logits: np.ndarray, k: int) -> np.ndarray:

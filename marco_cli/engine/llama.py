@@ -29,14 +29,12 @@ from marco_cli.engine.base import (
     FinishReason,
     Generation,
     Request,
-    Sampling,
     TextCallback,
     TokenLogprobs,
     find_stop,
-    token_logprobs,
-    top_ids,
 )
 from marco_cli.engine.chat_template import ChatTemplate
+from marco_cli.engine.sampling import pick_tokens
 from marco_cli.errors import ContextOverflowError, ModelError
 
 GGUF_MAGIC = b"GGUF"
@@ -182,6 +180,7 @@ class LlamaEngine:
         self._slots = _Slots(lc.llama_get_memory(ctx), self._n_seq_max)
         self._busy: set[int] = set()
         self._pieces: dict[int, bytes] = {}
+        self._eog: dict[int, bool] = {}
 
         self.n_ctx = int(lc.llama_n_ctx(ctx))
         offloadable = lc.llama_model_n_layer(model) + 1  # the output layer counts too
@@ -274,10 +273,10 @@ class LlamaEngine:
                         for run in active
                     ]
                 )
-                for i, run in enumerate(active):
+                for run in active:
                     # The sampled token is in the KV only now that it has been decoded.
                     self._slots.tokens[run.slot].append(run.tokens[-1])
-                    self._accept(run, self._logits(i), on_text)
+                self._accept(active, self._logits(len(active)), on_text)
                 active = [run for run in active if run.finish is None]
         except BaseException:
             # The KV of these slots no longer matches our bookkeeping: forget them.
@@ -337,31 +336,48 @@ class LlamaEngine:
             for token, _, seq_ids, _ in chunk:
                 for seq in seq_ids:
                     self._slots.tokens[seq].append(token)
-            for i in range(len(chunk)):
+            # Logits rows are stored for the entries that asked for them, in batch order.
+            rows: list[int] = []
+            sampling: list[_Run] = []
+            for row, i in enumerate(i for i, entry in enumerate(chunk) if entry[3]):
                 for run in readers.get(lo + i, ()):
-                    self._accept(run, self._logits(i), on_text)
+                    rows.append(row)
+                    sampling.append(run)
+            if sampling:
+                logits = self._logits(rows[-1] + 1)
+                in_order = rows == list(range(len(rows)))
+                self._accept(sampling, logits if in_order else logits[rows], on_text)
 
-    def _accept(self, run: _Run, logits: np.ndarray, on_text: TextCallback | None) -> None:
-        """Sample the next token of `run` from `logits` and decide whether the run is done."""
-        token = _sample(logits, run.request.sampling, run.rng)
-        if lc.llama_vocab_is_eog(self._vocab, token):
-            run.finish = "eos"
-        else:
-            run.tokens.append(token)
-            run.logprobs.append(token_logprobs(logits, token))
-            self.stats.generated += 1
-            run.emit(run.decoder.decode(self._piece(token)), on_text)
-            hit = find_stop(run.text, run.request.stop) if run.request.stop else None
-            if hit is not None:
-                run.finish, run.stop = "stop", hit[1]
-            elif len(run.tokens) >= run.max_tokens:
-                run.finish = "length"
-        if run.finish is not None:
-            run.emit(run.decoder.decode(b"", final=True), on_text)
+    def _accept(self, runs: list[_Run], logits: np.ndarray, on_text: TextCallback | None) -> None:
+        """Sample the next token of every run from its row of `logits` (one step, all rows at
+        once) and decide for each whether it is done."""
+        samplings = [run.request.sampling for run in runs]
+        tokens, logprobs = pick_tokens(logits, samplings, [run.rng for run in runs])
+        for run, token, logprob in zip(runs, tokens, logprobs, strict=True):
+            if self._is_eog(token):
+                run.finish = "eos"
+            else:
+                run.tokens.append(token)
+                run.logprobs.append(logprob)
+                self.stats.generated += 1
+                run.emit(run.decoder.decode(self._piece(token)), on_text)
+                hit = find_stop(run.text, run.request.stop) if run.request.stop else None
+                if hit is not None:
+                    run.finish, run.stop = "stop", hit[1]
+                elif len(run.tokens) >= run.max_tokens:
+                    run.finish = "length"
+            if run.finish is not None:
+                run.emit(run.decoder.decode(b"", final=True), on_text)
 
-    def _logits(self, i: int) -> np.ndarray:
-        """A view (no copy) of the logits of the i-th token of the last decoded batch."""
-        return np.ctypeslib.as_array(lc.llama_get_logits_ith(self._ctx, i), shape=(self._n_vocab,))
+    def _is_eog(self, token: int) -> bool:
+        eog = self._eog.get(token)
+        if eog is None:
+            eog = self._eog[token] = bool(lc.llama_vocab_is_eog(self._vocab, token))
+        return eog
+
+    def _logits(self, rows: int) -> np.ndarray:
+        """A view (no copy) of the first `rows` logits rows of the last decoded batch."""
+        return np.ctypeslib.as_array(lc.llama_get_logits(self._ctx), shape=(rows, self._n_vocab))
 
     def _decode(self, entries: Sequence[tuple[int, int, Sequence[int], bool]]) -> None:
         """One llama_decode call; on a full KV cache, evict idle slots (LRU) and retry."""
@@ -551,21 +567,6 @@ class _Batch:
 
     def free(self) -> None:
         lc.llama_batch_free(self.raw)
-
-
-def _sample(logits: np.ndarray, sampling: Sampling, rng: np.random.Generator) -> int:
-    """Greedy at temperature 0; else top-k, then temperature, then top-p, then one draw."""
-    if sampling.temperature <= 0:
-        return int(np.argmax(logits))
-    ids = top_ids(logits, sampling.top_k if sampling.top_k > 0 else logits.size)  # best first
-    scaled = logits[ids].astype(np.float64) / sampling.temperature
-    cumulative = np.cumsum(np.exp(scaled - scaled[0]))
-    cumulative /= cumulative[-1]
-    if sampling.top_p < 1.0:  # the smallest head whose mass reaches top_p
-        keep = int(np.searchsorted(cumulative, sampling.top_p)) + 1
-        ids, cumulative = ids[:keep], cumulative[:keep]
-    draw = rng.random() * cumulative[-1]
-    return int(ids[min(int(np.searchsorted(cumulative, draw, side="right")), len(ids) - 1)])
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
