@@ -49,6 +49,8 @@ class StepTimes:
     seconds: float
     decode_seconds: float
     engine_host_seconds: float
+    engine_host_cpu_seconds: float
+    """CPU seconds of the engine's host work: what a busy machine inflates least."""
     steps: int
     tokens: int
     """Generated tokens."""
@@ -69,15 +71,21 @@ class StepTimes:
     def host_ms_per_token(self) -> float:
         return 1000 * _ratio(self.host_seconds, self.tokens)
 
+    @property
+    def engine_host_cpu_ms_per_token(self) -> float:
+        return 1000 * _ratio(self.engine_host_cpu_seconds, self.tokens)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "decode_seconds": round(self.decode_seconds, 4),
             "host_seconds": round(self.host_seconds, 4),
             "engine_host_seconds": round(self.engine_host_seconds, 4),
+            "engine_host_cpu_seconds": round(self.engine_host_cpu_seconds, 4),
             "steps": self.steps,
             "decode_ms_per_step": round(self.decode_ms_per_step, 3),
             "host_ms_per_step": round(self.host_ms_per_step, 3),
             "host_ms_per_token": round(self.host_ms_per_token, 4),
+            "engine_host_cpu_ms_per_token": round(self.engine_host_cpu_ms_per_token, 4),
         }
 
 
@@ -87,15 +95,21 @@ class StepClock:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         stats = engine.stats
-        self.start = (stats.decode_seconds, stats.host_seconds, stats.batches)
+        self.start = (
+            stats.decode_seconds,
+            stats.host_seconds,
+            stats.host_cpu_seconds,
+            stats.batches,
+        )
 
     def stop(self, seconds: float, tokens: int) -> StepTimes:
         stats = self.engine.stats
-        decode, host, steps = self.start
+        decode, host, host_cpu, steps = self.start
         return StepTimes(
             seconds=seconds,
             decode_seconds=stats.decode_seconds - decode,
             engine_host_seconds=stats.host_seconds - host,
+            engine_host_cpu_seconds=stats.host_cpu_seconds - host_cpu,
             steps=stats.batches - steps,
             tokens=tokens,
         )

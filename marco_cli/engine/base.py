@@ -93,6 +93,9 @@ class EngineStats:
     host_seconds: float = 0.0
     """Seconds inside generate_batch outside the model evaluation: filling batches, sampling,
     log-probabilities, detokenizing, stop checks (0 where the engine cannot tell them apart)."""
+    host_cpu_seconds: float = 0.0
+    """The CPU seconds of that host work (the calling thread's): unlike wall seconds, they do not
+    grow while other processes hold the CPU."""
     batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 

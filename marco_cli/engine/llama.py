@@ -191,6 +191,7 @@ class LlamaEngine:
             where = f"CPU ({self.n_threads} threads)"
         self.backend = f"{where}; chat template {self._template.name}"
         self.stats = EngineStats()
+        self._decode_cpu_seconds = 0.0  # this thread's, inside llama_decode: not host work
 
     # -- text <-> tokens ------------------------------------------------------------------
 
@@ -241,7 +242,9 @@ class LlamaEngine:
         self, requests: Sequence[Request], on_text: TextCallback | None = None
     ) -> list[Generation]:
         self._check_open()
-        started, decode_before = time.perf_counter(), self.stats.decode_seconds
+        stats = self.stats
+        started, decode_before = time.perf_counter(), stats.decode_seconds
+        cpu_started, decode_cpu_before = time.thread_time(), self._decode_cpu_seconds
         results: list[Generation] = []
         try:
             # A batch can hold at most one request per KV sequence; larger ones run in groups,
@@ -250,8 +253,10 @@ class LlamaEngine:
                 group = requests[start : start + self._n_seq_max]
                 results += self._run_group(group, start, on_text)
         finally:
-            decoding = self.stats.decode_seconds - decode_before
-            self.stats.host_seconds += time.perf_counter() - started - decoding
+            decoding = stats.decode_seconds - decode_before
+            stats.host_seconds += time.perf_counter() - started - decoding
+            decoding = self._decode_cpu_seconds - decode_cpu_before
+            stats.host_cpu_seconds += time.thread_time() - cpu_started - decoding
         return results
 
     def _run_group(
@@ -383,10 +388,11 @@ class LlamaEngine:
         """One llama_decode call; on a full KV cache, evict idle slots (LRU) and retry."""
         self._batch.fill(entries)
         while True:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             with _ctrl_c_held():
                 rc = lc.llama_decode(self._ctx, self._batch.raw)
             self.stats.decode_seconds += time.perf_counter() - started
+            self._decode_cpu_seconds += time.thread_time() - cpu_started
             if rc == 0:
                 break
             if rc != 1:
