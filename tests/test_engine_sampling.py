@@ -98,3 +98,18 @@ def test_rows_without_a_finite_maximum_take_the_row_by_row_path() -> None:
     with np.errstate(invalid="ignore"):
         check(logits, [Sampling(), Sampling(), SETTINGS[1], SETTINGS[3]], 7)
         check(logits[[1]], [SETTINGS[3]], 8)
+
+
+def test_rows_on_a_pool_of_threads_match_one_thread() -> None:
+    from marco_cli.engine.sampling import RowPool
+
+    rng = np.random.default_rng(9)
+    logits = model_like(rng, 7, 151_936)
+    samplings = [SETTINGS[i % len(SETTINGS)] for i in range(7)]
+    alone = pick_tokens(logits, samplings, [np.random.default_rng(i) for i in range(7)])
+    pool = RowPool(3)
+    try:
+        pooled = pick_tokens(logits, samplings, [np.random.default_rng(i) for i in range(7)], pool)
+    finally:
+        pool.close()
+    assert repr(pooled) == repr(alone)

@@ -83,6 +83,8 @@ class SpeedSuiteResult:
     first_token_seconds: float
     decode: list[DecodeRun]
     """1 sequence first, then BATCH_SIZES; all measured by `batched_decode`."""
+    decode_prompt_tokens: int
+    """The decode rows' prompt (DECODE_PROMPT in the chat template), in this model's tokens."""
     search: Any
     """The `search_speed.SpeedReport` of the single decode and the search."""
     peak_rss_mib: float
@@ -107,6 +109,7 @@ class SpeedSuiteResult:
             "prompt_evaluated": self.prompt_evaluated,
             "first_token_seconds": round(self.first_token_seconds, 3),
             "decode": [d.to_json() for d in self.decode],
+            "decode_prompt_tokens": self.decode_prompt_tokens,
             "search": self.search.to_json(),
             "tree_eval_ratio": round(self.tree_eval_ratio, 4),
             "peak_rss_mib": round(self.peak_rss_mib, 1),
@@ -196,6 +199,7 @@ def run_speed_suite(
         prompt_evaluated=evaluated,
         first_token_seconds=first_token,
         decode=decode,
+        decode_prompt_tokens=len(decode_prompt),
         search=report,
         peak_rss_mib=peak_rss_mib(),
         notes=notes,

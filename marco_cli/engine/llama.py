@@ -34,11 +34,16 @@ from marco_cli.engine.base import (
     find_stop,
 )
 from marco_cli.engine.chat_template import ChatTemplate
-from marco_cli.engine.sampling import pick_tokens
+from marco_cli.engine.sampling import RowPool, pick_tokens
 from marco_cli.errors import ContextOverflowError, ModelError
 
 GGUF_MAGIC = b"GGUF"
 _ALL_LAYERS = 1_000_000  # llama.cpp clamps n_gpu_layers to the model's layer count
+FLASH_ATTN = {
+    "auto": lc.LLAMA_FLASH_ATTN_TYPE_AUTO,
+    "on": lc.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+    "off": lc.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+}
 
 
 # llama.cpp logs process-wide through one C callback. These live at module level so the C side
@@ -116,9 +121,15 @@ class LlamaEngine:
         n_threads: int | None = None,
         n_seq_max: int = 16,
         n_batch: int = 512,
+        n_ubatch: int | None = None,
+        flash_attn: str = "auto",
         verbose: bool = False,
     ) -> None:
+        """`n_ubatch` (tokens per physical batch, default n_batch) and `flash_attn` (auto: where
+        the backend has it) are llama.cpp's context parameters, there to be compared on a GPU."""
         global _backend_ready
+        if flash_attn not in FLASH_ATTN:
+            raise ValueError(f"flash_attn is one of {', '.join(FLASH_ATTN)}, not {flash_attn!r}")
         path = Path(path)
         _check_gguf_file(path)
         self._stack = ExitStack()  # frees, in reverse order: batch, context, model
@@ -139,10 +150,13 @@ class LlamaEngine:
         )
         ctx_params = lc.llama_context_default_params()
         ctx_params.n_ctx = n_ctx
-        ctx_params.n_batch = ctx_params.n_ubatch = self._n_batch
+        ctx_params.n_batch = self._n_batch
+        ctx_params.n_ubatch = min(n_ubatch or self._n_batch, self._n_batch)
         ctx_params.n_seq_max = self._n_seq_max
+        ctx_params.flash_attn_type = FLASH_ATTN[flash_attn]
         # One cache shared by all sequences: forks share their prefix cells and n_ctx is the
-        # budget of the whole pool rather than n_ctx / n_seq_max per sequence.
+        # budget of the whole pool rather than n_ctx / n_seq_max per sequence. (A cache per
+        # sequence cannot fork a prefix: llama.cpp copies only whole sequences between them.)
         ctx_params.kv_unified = True
         ctx_params.n_threads = ctx_params.n_threads_batch = self.n_threads
         ctx_params.no_perf = True
@@ -177,6 +191,9 @@ class LlamaEngine:
         self._n_vocab = lc.llama_vocab_n_tokens(self._vocab)
         self._batch = _Batch(self._n_batch, self._n_seq_max)
         self._stack.callback(self._batch.free)
+        # The host work of a step runs on as many threads as llama.cpp's, idle meanwhile.
+        self._rows = RowPool(self.n_threads)
+        self._stack.callback(self._rows.close)
         self._slots = _Slots(lc.llama_get_memory(ctx), self._n_seq_max)
         self._busy: set[int] = set()
         self._pieces: dict[int, bytes] = {}
@@ -357,7 +374,7 @@ class LlamaEngine:
         """Sample the next token of every run from its row of `logits` (one step, all rows at
         once) and decide for each whether it is done."""
         samplings = [run.request.sampling for run in runs]
-        tokens, logprobs = pick_tokens(logits, samplings, [run.rng for run in runs])
+        tokens, logprobs = pick_tokens(logits, samplings, [run.rng for run in runs], self._rows)
         for run, token, logprob in zip(runs, tokens, logprobs, strict=True):
             if self._is_eog(token):
                 run.finish = "eos"
@@ -391,6 +408,9 @@ class LlamaEngine:
             started, cpu_started = time.perf_counter(), time.thread_time()
             with _ctrl_c_held():
                 rc = lc.llama_decode(self._ctx, self._batch.raw)
+                # A GPU backend may still be computing: wait here, so that the wait counts as
+                # decoding and not as the host work that reads the logits next.
+                lc.llama_synchronize(self._ctx)
             self.stats.decode_seconds += time.perf_counter() - started
             self._decode_cpu_seconds += time.thread_time() - cpu_started
             if rc == 0:
