@@ -132,7 +132,8 @@ def _top_candidates(
     partial = [need for need in needs if need < size]
     groups = _group_maxima(logits, max(partial, default=1))
     peaks = groups.max(axis=1)
-    fast = [row for row in range(n) if needs[row] < size and np.isfinite(peaks[row])]
+    finite = np.isfinite(peaks).tolist()
+    fast = [row for row in range(n) if needs[row] < size and finite[row]]
     ids: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * n
     values: list[np.ndarray] = [np.empty(0)] * n
     for row in sorted(set(range(n)) - set(fast)):
@@ -185,8 +186,8 @@ def _draw(
     for row, rng in zip(cumulative, rngs, strict=True):
         keep = row.size
         if top_p < 1.0:
-            keep = int(np.searchsorted(row, top_p)) + 1
+            keep = int(row.searchsorted(top_p)) + 1
         head = row[:keep]
         draw = rng.random() * head[-1]
-        choice.append(min(int(np.searchsorted(head, draw, side="right")), keep - 1))
+        choice.append(min(int(head.searchsorted(draw, side="right")), keep - 1))
     return choice
