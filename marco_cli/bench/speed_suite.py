@@ -16,8 +16,8 @@ order so that every figure has the conditions it claims:
    cached prompt that asks for a long answer (counting), so that sequences rarely end early;
    total generated tokens / wall seconds;
 4. for every decode row and the search: where the wall time went (`search_speed.StepTimes`):
-   milliseconds inside llama_decode per step (one call), and host milliseconds between the calls
-   per step and per generated token;
+   milliseconds inside llama_decode per step (one call), host milliseconds between the calls per
+   step and per generated token, and the engine's own host work per token in CPU time;
 5. peak memory: the process's maximum resident set size (`getrusage`; weights of a model
    offloaded to a GPU are not in it).
 """
