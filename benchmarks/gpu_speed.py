@@ -209,7 +209,7 @@ def decode_rows(engine: Any, tokens: int | None, label: str) -> list[dict[str, A
     prompt = engine.chat_tokens([{"role": "user", "content": DECODE_PROMPT}])
     rows = []
     for n in (1, *BATCH_SIZES):
-        print(f"[{label}] measuring: decode, {n} sequences", flush=True)
+        print(f"[{label}] measuring: decode, {n} sequence{'s' if n > 1 else ''}", flush=True)
         rows.append(batched_decode(engine, prompt, n, tokens or DEFAULT_DECODE_TOKENS).to_json())
     return rows
 
