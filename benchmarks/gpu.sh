@@ -1,28 +1,41 @@
 #!/usr/bin/env bash
-# Prove CUDA offload and measure the batched search on an NVIDIA GPU, on a machine that
-# has nvcc, CMake, ninja and Python 3.12 but no network.
+# Prove CUDA offload and measure the batched search on an NVIDIA GPU, beside llama.cpp's own
+# batched decoding, on a machine that has nvcc, CMake, ninja and Python 3.12 but no network.
 #
-#   benchmarks/gpu.sh prepare    # HERE, with PyPI: fills build/gpu/ (sources + wheels, ~55 MB)
+#   benchmarks/gpu.sh prepare    # HERE, with PyPI: fills build/gpu/ (sources + wheels, ~57 MB)
 #   benchmarks/gpu.sh run        # THERE, from the repository root, with build/gpu/ carried along
 #   benchmarks/gpu.sh run --shape tiny   # the dry run: tiny model, no GPU needed
 #
 # `prepare` puts into build/gpu/: llama.cpp's sources from the sdist of the installed
-# llama-cpp-python (pruned to what the shared libraries and llama-quantize need), that sdist's
-# Python package `llama_cpp`, and a wheelhouse (cp312, manylinux x86_64) of marco's runtime
-# dependencies, llama_cpp's and gguf's. When this machine's Python is not 3.12 it also fills
-# build/gpu-dryrun/wheels for it, so that `run` can be tried here; only build/gpu/ travels.
+# llama-cpp-python (pruned to what the shared libraries, llama-quantize and llama-batched-bench
+# need), that sdist's Python package `llama_cpp`, and a wheelhouse (cp312, manylinux x86_64) of
+# marco's runtime dependencies, llama_cpp's and gguf's. When this machine's Python is not 3.12 it
+# also fills build/gpu-dryrun/wheels for it, so that `run` can be tried here; only build/gpu/
+# travels.
 #
-# `run` (under 10 minutes on 16 cores) builds libllama and llama-quantize with CUDA for sm_90 when
-# a GPU and nvcc are there (else CPU-only: GPU_BACKEND=cpu|cuda overrides), installs marco and the
-# wheels offline into a venv, writes a random qwen2 GGUF of Qwen2-7B's shape (--shape qwen2-7b,
-# the default; tests/tiny_model.py) while the build runs, quantizes it to Q4_K_M, and measures
-# the speed suite (benchmarks/gpu_speed.py) on the GPU and with --n-gpu-layers 0. Everything it
-# prints also goes to $OUT (default build/gpu-run/out): run.log, the table gpu-bench.md and
-# gpu-bench.json; per run speed-{gpu,cpu}.json and llama.cpp's own log llama-{gpu,cpu}.log.
-# Random weights: real speed, no accuracy.
+# `run` (under 9 minutes on 16 cores: on 2026-11-30 the build took 230 s and the quantization
+# 65 s, and no measurement starts or runs past GPU_DEADLINE_S) builds libllama, llama-quantize
+# and llama-batched-bench in one ninja call, with CUDA for sm_90 when a GPU and nvcc are there
+# (else CPU-only: GPU_BACKEND=cpu|cuda overrides), installs marco and the wheels offline into a
+# venv, writes a random qwen2 GGUF of Qwen2-7B's shape (--shape qwen2-7b, the default;
+# tests/tiny_model.py) while the build runs, and quantizes it to Q4_K_M. Then, most wanted first,
+# each within what is left of GPU_DEADLINE_S: (a) marco's speed suite (benchmarks/gpu_speed.py
+# bench) with its own settings, every layer on the GPU; (b) llama-batched-bench on the same model,
+# prompt = the decode rows' prompt shared by all sequences, 256 tokens, 1/2/4/8/16/32 sequences,
+# with and without a unified KV cache (-kvu) and flash attention (-fa on/off); (c) marco's decode
+# rows with flash attention off; (d) with GPU_CPU_CONTRAST=1, the suite on the CPU. Everything it
+# prints also goes to $OUT (default build/gpu-run/out): run.log, the tables gpu-bench.md and
+# gpu-bench.json (marco beside llama-batched-bench, with the ratio), and per run speed-gpu.json,
+# variant-gpu-fa-off.json, batched-bench-NAME.{jsonl,log} and llama.cpp's own log
+# llama-LABEL.log. Random weights: real speed, no accuracy.
 #
 # Environment: OUT, GPU_BACKEND, GPU_JOBS (default: nproc), GPU_WORK (default build/gpu-run),
-# GPU_DEADLINE_S (default 570: the CPU contrast gets what is left of it).
+# GPU_DEADLINE_S (default 510: no measurement runs past it), GPU_CPU_CONTRAST (default 0).
+#
+# On the device machine of this project's `run` tool, one call (outputs come back from $OUT):
+#   command: benchmarks/gpu.sh run     carry: ["build/gpu"]     timeout_s: 570
+# then here: rm -f results/gpu/* && cp <files_at>/* results/gpu/ and
+# python benchmarks/gpu_speed.py report --out results/gpu re-renders the tables.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -31,6 +44,9 @@ prep="$root/build/gpu"
 version_file="$prep/llama-cpp-python.version"
 
 log() { echo "[gpu.sh +$((SECONDS))s] $*"; }
+
+# Seconds left before GPU_DEADLINE_S, at least 1 (timeout's argument).
+left() { local n=$((${GPU_DEADLINE_S:-510} - SECONDS)); echo $((n > 1 ? n : 1)); }
 
 python_tag() { "$1" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")'; }
 
@@ -68,16 +84,18 @@ prepare() {
   cp -r "$sdist/vendor/llama.cpp" "$src"
   rm -rf "$src"/{models,docs,tests,examples,benches,pocs,app,media,gguf-py,conversion,scripts} \
     "$src"/{ci,requirements,skills,grammars,.devops,.github} "$src"/convert_*.py
-  find "$src/tools" -mindepth 1 -maxdepth 1 ! -name quantize ! -name CMakeLists.txt \
-    -exec rm -rf {} +
+  find "$src/tools" -mindepth 1 -maxdepth 1 ! -name quantize ! -name batched-bench \
+    ! -name CMakeLists.txt -exec rm -rf {} +
   find "$src/ggml/src" -mindepth 1 -maxdepth 1 -type d -name 'ggml-*' \
     ! -name ggml-cpu ! -name ggml-cuda -exec rm -rf {} +
-  # tools/CMakeLists.txt adds every tool; of them only llama-quantize is kept.
+  # tools/CMakeLists.txt adds every tool; of them only llama-quantize and llama-batched-bench
+  # (llama.cpp's own batched decoding speed, set beside marco's) are kept.
   cat >"$src/tools/CMakeLists.txt" <<'EOF'
-# Pruned by benchmarks/gpu.sh prepare: of the tools only llama-quantize is built.
+# Pruned by benchmarks/gpu.sh prepare: of the tools only llama-quantize and llama-batched-bench.
 find_package(Threads REQUIRED)
 llama_add_compile_flags()
 add_subdirectory(quantize)
+add_subdirectory(batched-bench)
 EOF
   echo "$version" >"$version_file"
 
@@ -143,7 +161,6 @@ run() {
   local work="${GPU_WORK:-$root/build/gpu-run}"
   local out="${OUT:-$work/out}"
   local jobs="${GPU_JOBS:-$(nproc)}"
-  local deadline="${GPU_DEADLINE_S:-570}"
   mkdir -p "$work" "$out"
   exec > >(tee "$out/run.log") 2>&1
 
@@ -223,7 +240,7 @@ run() {
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
     -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DGGML_CCACHE=OFF "${cuda_flags[@]}" \
     >"$work/cmake.log" 2>&1 || { tail -40 "$work/cmake.log"; exit 1; }
-  ninja -C "$build" -j "$jobs" llama llama-quantize >"$work/build.log" 2>&1 \
+  ninja -C "$build" -j "$jobs" llama llama-quantize llama-batched-bench >"$work/build.log" 2>&1 \
     || { tail -60 "$work/build.log"; exit 1; }
   log "built: $(ls "$build/bin" | tr '\n' ' ')"
 
@@ -235,17 +252,44 @@ run() {
   rm -f "$f16"
   log "quantized: $(du -h "$q4" | cut -f1) $q4"
 
-  # 4. The measurements: on the GPU, then the CPU with what is left of the deadline.
+  # 4. The measurements, most wanted first; each gets what is left of the deadline.
   export LLAMA_CPP_LIB_PATH="$build/bin"
   local bench=("$venv/bin/python" benchmarks/gpu_speed.py bench "$q4" --out "$out") status=0
-  if [ "$backend" = cuda ]; then
-    "${bench[@]}" --n-gpu-layers -1 --expect-gpu || { status=$?; log "GPU run failed ($status)"; }
+  local expect=()
+  [ "$backend" = cuda ] && expect=(--expect-gpu)
+  # a. marco's speed suite with its own settings (flash attention auto, unified KV cache).
+  timeout "$(left)" "${bench[@]}" --n-gpu-layers -1 "${expect[@]}" \
+    || { status=$?; log "marco's run failed ($status)"; }
+  # b. llama.cpp's own batched decoding on the same model: the decode rows' prompt shared by
+  # every sequence (-pps), 256 tokens each, with and without a unified KV cache and flash attention.
+  local npp
+  npp="$("$venv/bin/python" -c 'import json, sys
+print(json.load(open(sys.argv[1]))["suite"]["decode_prompt_tokens"])' "$out/speed-gpu.json" 2>/dev/null \
+    || echo 32)"
+  local name kvu
+  for name in kvu-fa-on split-fa-on kvu-fa-off split-fa-off; do
+    kvu=()
+    [ "${name%%-*}" = kvu ] && kvu=(-kvu)
+    [ "$(left)" -gt 20 ] || { log "no time left for llama-batched-bench $name"; break; }
+    log "llama-batched-bench $name (-npp $npp)"
+    timeout "$(left)" "$build/bin/llama-batched-bench" -m "$q4" -c 16384 -b 512 -ub 512 -ngl 99 \
+      -npp "$npp" -ntg 256 -npl 1,2,4,8,16,32 -pps "${kvu[@]}" -fa "${name##*-fa-}" \
+      --output-format jsonl >"$out/batched-bench-$name.jsonl" 2>"$out/batched-bench-$name.log" \
+      || log "llama-batched-bench $name failed ($?)"
+  done
+  # c. marco's decode rows with flash attention off. (marco's cache is always unified: a cache
+  # per sequence cannot fork a prefix into another sequence.)
+  if [ "$(left)" -gt 30 ]; then
+    timeout "$(left)" "${bench[@]}" --n-gpu-layers -1 --decode-only --label gpu-fa-off \
+      --flash-attn off || log "marco's run with flash attention off did not finish ($?)"
+  else
+    log "no time left for marco's run with flash attention off"
   fi
-  # The CPU decodes Qwen2-7B's shape some 10x slower: fewer tokens per row, a smaller search.
-  local left=$((deadline - SECONDS))
-  log "CPU contrast (--n-gpu-layers 0), ${left}s left"
-  if [ "$left" -gt 30 ]; then
-    timeout "$left" "${bench[@]}" --n-gpu-layers 0 --decode-tokens 64 --search-tokens 512 \
+  # d. On request (GPU_CPU_CONTRAST=1), the same suite on the CPU: Qwen2-7B's shape decodes some
+  # 10x slower there, so fewer tokens per row and a smaller search.
+  if [ "${GPU_CPU_CONTRAST:-0}" = 1 ] && [ "$(left)" -gt 30 ]; then
+    log "CPU contrast (--n-gpu-layers 0), $(left)s left"
+    timeout "$(left)" "${bench[@]}" --n-gpu-layers 0 --decode-tokens 64 --search-tokens 512 \
       --prompt-tokens 512 || log "CPU contrast did not finish ($?)"
   fi
   "$venv/bin/python" benchmarks/gpu_speed.py report --out "$out" || status=$?
@@ -254,4 +298,4 @@ run() {
 }
 
 # One line, so that bash has read all of it before running: editing this file meanwhile is safe.
-case "${1:-}" in prepare) shift; prepare "$@" ;; run) shift; run "$@" ;; *) sed -n '2,25p' "$0" >&2; exit 2 ;; esac; exit
+case "${1:-}" in prepare) shift; prepare "$@" ;; run) shift; run "$@" ;; *) sed -n '2,38p' "$0" >&2; exit 2 ;; esac; exit

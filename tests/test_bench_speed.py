@@ -65,6 +65,19 @@ def test_speed_suite_on_the_tiny_model(tiny_engine) -> None:
     assert result.search.search_tokens > 0
     # Every generated token but a sequence's last is fed back once; nothing is re-evaluated.
     assert 0.8 <= result.tree_eval_ratio <= 1.2
+    # Where the time went: every row decoded one step per token and did host work between.
+    for run in [*result.decode, result.search]:
+        times = run.times if hasattr(run, "times") else run.search_times
+        assert times.steps >= 1 and times.decode_seconds > 0
+        assert times.engine_host_seconds > 0 and times.engine_host_cpu_seconds > 0
+        assert times.host_seconds + 1e-3 >= times.engine_host_seconds
+    assert max(run.times.steps for run in result.decode) >= 16  # 16 tokens, one step each
+    assert result.decode_prompt_tokens > 0
+    text = render_markdown(speed_table(result))
+    assert "| llama_decode ms/step | host ms/step | host ms/token / cpu |" in text
+    data = result.to_json()
+    assert data["decode"][-1]["times"]["steps"] == result.decode[-1].times.steps
+    assert data["search"]["search_times"]["steps"] == result.search.search_times.steps
 
 
 def test_speed_suite_through_the_cli(

@@ -12,7 +12,8 @@ from tiny_model import CHATML, LLAMA3, write_tiny_model
 
 from marco_cli.engine.base import Request, Sampling, find_stop
 from marco_cli.engine.chat_template import ChatTemplate, _render
-from marco_cli.engine.llama import LlamaEngine, _sample
+from marco_cli.engine.llama import LlamaEngine
+from marco_cli.engine.sampling import pick_tokens
 from marco_cli.errors import ContextOverflowError, ModelError
 
 pytestmark = pytest.mark.tiny
@@ -350,7 +351,7 @@ def test_quiet_unless_verbose(tiny_model_path: Path, capfd: pytest.CaptureFixtur
 def draws(logits: list[float], sampling: Sampling, n: int = 4000) -> np.ndarray:
     rng = np.random.default_rng(sampling.seed)
     x = np.array(logits, dtype=np.float32)
-    return np.array([_sample(x, sampling, rng) for _ in range(n)])
+    return np.array([pick_tokens(x[None, :], [sampling], [rng])[0][0] for _ in range(n)])
 
 
 def test_sampler_modes() -> None:

@@ -107,6 +107,61 @@ def test_bench_and_report_on_the_cpu(tiny_model_path: Path, tmp_path: Path) -> N
     assert f"3/3 layers offloaded. MCTS / single decode {speedup:.2f}× {verdict}" in markdown
 
 
+def batched_bench_line(pl: int, speed_tg: float) -> str:
+    """One line of `llama-batched-bench --output-format jsonl` (tools/batched-bench)."""
+    fields = {
+        "n_kv_max": 16384, "n_batch": 512, "n_ubatch": 512, "flash_attn": 1, "is_pp_shared": 1,
+        "n_gpu_layers": 99, "n_threads": 16, "n_threads_batch": 16, "pp": 30, "tg": 256,
+        "pl": pl, "n_kv": 30 + pl * 256, "t_pp": 0.01, "speed_pp": 3000.0,
+        "t_tg": pl * 256 / speed_tg, "speed_tg": speed_tg, "t": 1.0, "speed": speed_tg,
+    }  # fmt: skip
+    return json.dumps(fields)
+
+
+def test_variants_and_llama_batched_bench_beside_marco(tiny_model_path: Path, tmp_path: Path):
+    gpu_speed = _gpu_speed()
+    common = [str(tiny_model_path), "--n-gpu-layers", "-1", "--decode-tokens", "8"]
+    common += ["--out", str(tmp_path)]
+    quick = ["--search-tokens", "96", "--prompt-tokens", "50"]
+    assert gpu_speed.main(["bench", *common, *quick]) == 0
+    record = json.loads((tmp_path / "speed-gpu.json").read_text())
+    assert record["settings"] == {"flash_attn": "auto", "n_ubatch": 512}
+    assert any("kv_unified" in line for line in record["llama_load_report"])
+    decode = record["suite"]["decode"]
+    assert all(row["times"]["steps"] >= 8 for row in decode)  # one llama_decode per token
+    assert record["suite"]["decode_prompt_tokens"] > 0
+
+    # The decode rows alone with flash attention off.
+    argv = ["bench", *common, "--decode-only", "--label", "gpu-fa-off", "--flash-attn", "off"]
+    assert gpu_speed.main(argv) == 0
+    off = json.loads((tmp_path / "variant-gpu-fa-off.json").read_text())
+    assert off["settings"]["flash_attn"] == "off" and "suite" not in off
+    assert any("flash_attn" in line and "disabled" in line for line in off["llama_load_report"])
+    assert [row["sequences"] for row in off["decode"]] == [1, 2, 4, 8, 16]
+    assert all(row["tokens"] > 0 for row in off["decode"])
+
+    # llama-batched-bench's output: JSON lines among its log; one run of the four is missing.
+    speeds = {1: 100.0, 2: 180.0, 4: 320.0, 8: 560.0, 16: 900.0, 32: 1400.0}
+    lines = ["llama_model_loader: noise", *(batched_bench_line(n, v) for n, v in speeds.items())]
+    (tmp_path / "batched-bench-kvu-fa-on.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "batched-bench-split-fa-on.jsonl").write_text(batched_bench_line(16, 950.0))
+    assert gpu_speed.main(["report", "--out", str(tmp_path)]) == 0
+    markdown = (tmp_path / "gpu-bench.md").read_text()
+    assert "## marco beside llama-batched-bench (same build, same model)" in markdown
+    assert "-npp 30 -ntg 256 -pps" in markdown
+    marco16 = next(row for row in decode if row["sequences"] == 16)["tokens_per_second"]
+    summary = json.loads((tmp_path / "gpu-bench.json").read_text())
+    at16 = next(row for row in summary["beside"] if row["sequences"] == 16)
+    assert at16["ratio"] == pytest.approx(marco16 / 900.0)
+    assert at16["batched_bench_tg"] == {"kvu-fa-on": 900.0, "split-fa-on": 950.0}
+    assert set(at16["variants"]) == {"gpu-fa-off"}
+    at32 = next(row for row in summary["beside"] if row["sequences"] == 32)
+    assert at32["marco_tokens_per_second"] is None and at32["batched_bench_tg"]["kvu-fa-on"] == 1400
+    verdict = "meets" if marco16 / 900.0 >= 0.9 else "misses"
+    assert f"16 sequences: {marco16 / 900.0:.2f}×, which {verdict} the issue's target" in markdown
+    assert "| 32 | – | – | – | – | 1,400.0 | – | – |" in markdown
+
+
 @pytest.mark.skipif(
     bool(llama_cpp.llama_supports_gpu_offload()), reason="this llama.cpp can offload to a GPU"
 )

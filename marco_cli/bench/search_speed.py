@@ -8,8 +8,9 @@ of `marco bench --suite speed`, see `speed_suite.py`).
 2. a tree search (by default `--branch 4`, mini-32 actions, early stop off), timed as a whole:
    selection, batched expansions and rollouts, rewards and bookkeeping.
 
-It reports both speeds in generated tokens per second, their ratio, and the search's
-evaluated / unique tokens (how much of the tree the engine evaluated more than once).
+It reports both speeds in generated tokens per second, their ratio, the search's
+evaluated / unique tokens (how much of the tree the engine evaluated more than once), and where
+the search's wall time went (`StepTimes`: inside llama_decode, and host work between the calls).
 
 On a machine shared with other work, wall-clock speeds swing with the load; run several pairs
 (`repeats`) back to back, and compare CPU time as well (`process_time`, meaningful with one
@@ -39,6 +40,82 @@ SPEEDUP_TARGET = 1.3
 
 
 @dataclass(frozen=True)
+class StepTimes:
+    """Where a timed run's wall seconds went: inside the model evaluation (`steps` llama_decode
+    calls) and host work between the calls (all the rest), of which `engine_host_seconds` in
+    the engine's own code (sampling, log-probabilities, detokenizing, stop checks) and the rest
+    in its caller (a search's tree, rewards and scheduling)."""
+
+    seconds: float
+    decode_seconds: float
+    engine_host_seconds: float
+    engine_host_cpu_seconds: float
+    """CPU seconds of the engine's host work: what a busy machine inflates least."""
+    steps: int
+    tokens: int
+    """Generated tokens."""
+
+    @property
+    def host_seconds(self) -> float:
+        return max(0.0, self.seconds - self.decode_seconds)
+
+    @property
+    def decode_ms_per_step(self) -> float:
+        return 1000 * _ratio(self.decode_seconds, self.steps)
+
+    @property
+    def host_ms_per_step(self) -> float:
+        return 1000 * _ratio(self.host_seconds, self.steps)
+
+    @property
+    def host_ms_per_token(self) -> float:
+        return 1000 * _ratio(self.host_seconds, self.tokens)
+
+    @property
+    def engine_host_cpu_ms_per_token(self) -> float:
+        return 1000 * _ratio(self.engine_host_cpu_seconds, self.tokens)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "decode_seconds": round(self.decode_seconds, 4),
+            "host_seconds": round(self.host_seconds, 4),
+            "engine_host_seconds": round(self.engine_host_seconds, 4),
+            "engine_host_cpu_seconds": round(self.engine_host_cpu_seconds, 4),
+            "steps": self.steps,
+            "decode_ms_per_step": round(self.decode_ms_per_step, 3),
+            "host_ms_per_step": round(self.host_ms_per_step, 3),
+            "host_ms_per_token": round(self.host_ms_per_token, 4),
+            "engine_host_cpu_ms_per_token": round(self.engine_host_cpu_ms_per_token, 4),
+        }
+
+
+class StepClock:
+    """Reads an engine's counters before a timed run; `stop` gives the run's `StepTimes`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        stats = engine.stats
+        self.start = (
+            stats.decode_seconds,
+            stats.host_seconds,
+            stats.host_cpu_seconds,
+            stats.batches,
+        )
+
+    def stop(self, seconds: float, tokens: int) -> StepTimes:
+        stats = self.engine.stats
+        decode, host, host_cpu, steps = self.start
+        return StepTimes(
+            seconds=seconds,
+            decode_seconds=stats.decode_seconds - decode,
+            engine_host_seconds=stats.host_seconds - host,
+            engine_host_cpu_seconds=stats.host_cpu_seconds - host_cpu,
+            steps=stats.batches - steps,
+            tokens=tokens,
+        )
+
+
+@dataclass(frozen=True)
 class SpeedReport:
     model: str
     backend: str
@@ -59,6 +136,8 @@ class SpeedReport:
     """Tokens per llama_decode call during the searches, when the engine reports them."""
     pair_speedups: tuple[float, ...] = ()
     """Search / single wall-clock speed of each (single, search) pair, run back to back."""
+    search_times: StepTimes | None = None
+    """Where the searches' wall time went (all pairs together)."""
 
     @property
     def single_tokens_per_second(self) -> float:
@@ -100,6 +179,7 @@ class SpeedReport:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("batch_sizes")
+        data["search_times"] = self.search_times.to_json() if self.search_times else None
         data["pair_speedups"] = [round(x, 3) for x in self.pair_speedups]
         data.update(
             single_tokens_per_second=round(self.single_tokens_per_second, 2),
@@ -204,6 +284,7 @@ class _Pair:
     search: _Timing
     result: SearchResult
     batch_sizes: tuple[int, ...]
+    times: StepTimes
 
     @property
     def single_rate(self) -> float:
@@ -225,13 +306,15 @@ def _measure_pair(
 ) -> _Pair:
     single = single_decode(engine, prompt, single_tokens)
     before = len(engine.stats.batch_sizes)
+    clock = StepClock(engine)
     start_cpu = time.process_time()
     config_i = dataclasses.replace(config, seed=(config.seed or 0) + index)
     result = run_mcts(engine, prompt, config_i, task, on_event=on_event)
     cpu = time.process_time() - start_cpu
     stats = result.stats
     search = _Timing(stats.generated, stats.wall_seconds, cpu)
-    return _Pair(single, search, result, tuple(engine.stats.batch_sizes[before:]))
+    times = clock.stop(stats.wall_seconds, stats.generated)
+    return _Pair(single, search, result, tuple(engine.stats.batch_sizes[before:]), times)
 
 
 def _report(model: str, backend: str, config: SearchConfig, pairs: list[_Pair]) -> SpeedReport:
@@ -254,4 +337,7 @@ def _report(model: str, backend: str, config: SearchConfig, pairs: list[_Pair]) 
         stop_reason=last.stop_reason,
         batch_sizes=tuple(size for p in pairs for size in p.batch_sizes),
         pair_speedups=tuple(_ratio(p.search_rate, p.single_rate) for p in pairs),
+        search_times=StepTimes(
+            *(sum(getattr(p.times, f.name) for p in pairs) for f in dataclasses.fields(StepTimes))
+        ),
     )

@@ -15,7 +15,10 @@ order so that every figure has the conditions it claims:
    together (temperature 0.8, distinct seeds) in one `generate_batch` call from an already
    cached prompt that asks for a long answer (counting), so that sequences rarely end early;
    total generated tokens / wall seconds;
-4. peak memory: the process's maximum resident set size (`getrusage`; weights of a model
+4. for every decode row and the search: where the wall time went (`search_speed.StepTimes`):
+   milliseconds inside llama_decode per step (one call), host milliseconds between the calls per
+   step and per generated token, and the engine's own host work per token in CPU time;
+5. peak memory: the process's maximum resident set size (`getrusage`; weights of a model
    offloaded to a GPU are not in it).
 """
 
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marco_cli.bench.report import TextTable
+from marco_cli.bench.search_speed import StepClock, StepTimes
 from marco_cli.engine.base import Request, Sampling
 
 __all__ = ["BATCH_SIZES", "SpeedSuiteResult", "peak_rss_mib", "run_speed_suite", "speed_table"]
@@ -54,6 +58,7 @@ class DecodeRun:
     sequences: int
     tokens: int
     seconds: float
+    times: StepTimes
 
     @property
     def tokens_per_second(self) -> float:
@@ -65,6 +70,7 @@ class DecodeRun:
             "tokens": self.tokens,
             "seconds": round(self.seconds, 3),
             "tokens_per_second": round(self.tokens_per_second, 2),
+            "times": self.times.to_json(),
         }
 
 
@@ -77,6 +83,8 @@ class SpeedSuiteResult:
     first_token_seconds: float
     decode: list[DecodeRun]
     """1 sequence first, then BATCH_SIZES; all measured by `batched_decode`."""
+    decode_prompt_tokens: int
+    """The decode rows' prompt (DECODE_PROMPT in the chat template), in this model's tokens."""
     search: Any
     """The `search_speed.SpeedReport` of the single decode and the search."""
     peak_rss_mib: float
@@ -101,6 +109,7 @@ class SpeedSuiteResult:
             "prompt_evaluated": self.prompt_evaluated,
             "first_token_seconds": round(self.first_token_seconds, 3),
             "decode": [d.to_json() for d in self.decode],
+            "decode_prompt_tokens": self.decode_prompt_tokens,
             "search": self.search.to_json(),
             "tree_eval_ratio": round(self.tree_eval_ratio, 4),
             "peak_rss_mib": round(self.peak_rss_mib, 1),
@@ -126,10 +135,12 @@ def batched_decode(
         )
         for i in range(sequences)
     ]
+    clock = StepClock(engine)
     start = time.perf_counter()
     generations = engine.generate_batch(requests)
     seconds = time.perf_counter() - start
-    return DecodeRun(sequences, sum(len(g.tokens) for g in generations), seconds)
+    generated = sum(len(g.tokens) for g in generations)
+    return DecodeRun(sequences, generated, seconds, clock.stop(seconds, generated))
 
 
 def run_speed_suite(
@@ -188,6 +199,7 @@ def run_speed_suite(
         prompt_evaluated=evaluated,
         first_token_seconds=first_token,
         decode=decode,
+        decode_prompt_tokens=len(decode_prompt),
         search=report,
         peak_rss_mib=peak_rss_mib(),
         notes=notes,
@@ -201,50 +213,80 @@ def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite spee
     def ratio(value: float) -> str:
         return f"{value / single:.2f}×" if single > 0 else "–"
 
+    def row(
+        measurement: str, value: str, details: str, times: StepTimes | None = None
+    ) -> list[str]:
+        split = ["", "", ""]
+        if times is not None and times.steps:
+            split = [
+                f"{times.decode_ms_per_step:.2f}",
+                f"{times.host_ms_per_step:.2f}",
+                f"{times.host_ms_per_token:.3f} / {times.engine_host_cpu_ms_per_token:.3f}",
+            ]
+        return [measurement, value, *split, details]
+
     rows = [
-        ["model", f"{result.model} ({result.backend})", ""],
-        [
+        row("model", f"{result.model} ({result.backend})", ""),
+        row(
             "time to first token",
             f"{result.first_token_seconds:.2f} s",
             f"cold prompt of {result.prompt_tokens} tokens ({result.prompt_evaluated} evaluated)",
-        ],
-        [
+        ),
+        row(
             "decode, 1 sequence",
             f"{single:.1f} tok/s",
             f"{result.single.tokens} tokens in {result.single.seconds:.2f} s",
-        ],
+            result.single.times,
+        ),
     ]
     for run in result.decode[1:]:
         rows.append(
-            [
+            row(
                 f"decode, batch of {run.sequences}",
                 f"{run.tokens_per_second:.1f} tok/s",
                 f"{ratio(run.tokens_per_second)} single; {run.tokens} tokens in "
                 f"{run.seconds:.2f} s ({run.tokens_per_second / run.sequences:.1f} per sequence)",
-            ]
+                run.times,
+            )
         )
     rows += [
-        [
+        row(
             "MCTS effective",
             f"{report.search_tokens_per_second:.1f} tok/s",
             f"{report.speedup:.2f}× a single decode of the same question "
             f"({report.single_tokens_per_second:.1f} tok/s); {report.search_tokens} tokens "
             f"in {report.search_seconds:.2f} s (branch {report.branch}, {report.iterations} "
-            f"iterations, {report.action}, stopped: {report.stop_reason})",
-        ],
-        [
+            f"iterations, {report.action}, stopped: {report.stop_reason}){_search_host(report)}",
+            report.search_times,
+        ),
+        row(
             "MCTS evaluated / unique",
             f"{result.tree_eval_ratio:.3f}",
             f"tree tokens: {report.evaluated} evaluated / "
             f"{report.unique - result.prompt_tokens} unique (prompt cached beforehand); "
             f"mean decode batch {report.mean_batch_text}",
-        ],
-        ["peak memory", f"{result.peak_rss_mib:,.0f} MiB", "max RSS of this process"],
+        ),
+        row("peak memory", f"{result.peak_rss_mib:,.0f} MiB", "max RSS of this process"),
     ]
     notes = [
         "one run, one engine; MCTS: a whole search on a math question, run first; decode rows: "
         "sampled sequences (temperature 0.8) of a cached counting prompt, prompt evaluation "
         "excluded",
+        "llama_decode ms/step: inside llama.cpp per decode call; host: the rest of the wall time "
+        "(sampling, log-probabilities, detokenizing, stop checks; in the search also its tree), "
+        "per decode call and per generated token; / cpu: the engine's host work in CPU time, "
+        "which other processes on the machine inflate least",
         *result.notes,
     ]
-    return TextTable(title, ["measurement", "value", "details"], rows, ["l", "r", "l"], notes)
+    headers = ["measurement", "value", "llama_decode ms/step", "host ms/step"]
+    headers.append("host ms/token / cpu")
+    return TextTable(title, [*headers, "details"], rows, ["l", "r", "r", "r", "r", "l"], notes)
+
+
+def _search_host(report: Any) -> str:
+    """How much of the search's host time was the engine's own (the rest is the search's)."""
+    times = report.search_times
+    if times is None or times.host_seconds <= 0:
+        return ""
+    share = times.engine_host_seconds / times.host_seconds
+    return f"; {100 * min(share, 1.0):.0f}% of its host time in the engine"

@@ -89,6 +89,13 @@ class EngineStats:
     """Tokens fed through the model: prompt tokens not in the cache plus generated tokens."""
     generated: int = 0
     decode_seconds: float = 0.0
+    """Seconds inside the model evaluation (llama_decode; a server's request time)."""
+    host_seconds: float = 0.0
+    """Seconds inside generate_batch outside the model evaluation: filling batches, sampling,
+    log-probabilities, detokenizing, stop checks (0 where the engine cannot tell them apart)."""
+    host_cpu_seconds: float = 0.0
+    """The CPU seconds of that host work (the calling thread's): unlike wall seconds, they do not
+    grow while other processes hold the CPU."""
     batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 
@@ -178,10 +185,7 @@ def token_logprobs(logits: np.ndarray, token: int, k: int = TOP_LOGPROBS) -> Tok
     logits = np.asarray(logits)
     if logits.dtype.kind != "f":
         logits = logits.astype(np.float64)
-    peak = logits.max()
-    shifted = logits - peak
-    np.exp(shifted, out=shifted)
-    log_norm = float(peak) + math.log(float(shifted.sum(dtype=np.float64)))
+    log_norm = log_normalizer(logits, logits.max())
     ids = top_ids(logits, k)
     return TokenLogprobs(
         token=int(token),
@@ -189,6 +193,16 @@ def token_logprobs(logits: np.ndarray, token: int, k: int = TOP_LOGPROBS) -> Tok
         top_ids=tuple(ids.tolist()),
         top_logprobs=tuple((logits[ids].astype(np.float64) - log_norm).tolist()),
     )
+
+
+def log_normalizer(
+    logits: np.ndarray, peak: np.floating, scratch: np.ndarray | None = None
+) -> float:
+    """log(sum(exp(logits))) of one row whose maximum is `peak`: exponentials in the input's
+    precision (into `scratch` when given, a row of the same size and type), summed in float64."""
+    shifted = np.subtract(logits, peak, out=scratch)
+    np.exp(shifted, out=shifted)
+    return float(peak) + math.log(float(shifted.sum(dtype=np.float64)))
 
 
 def top_ids(logits: np.ndarray, k: int) -> np.ndarray:

@@ -29,18 +29,21 @@ from marco_cli.engine.base import (
     FinishReason,
     Generation,
     Request,
-    Sampling,
     TextCallback,
     TokenLogprobs,
     find_stop,
-    token_logprobs,
-    top_ids,
 )
 from marco_cli.engine.chat_template import ChatTemplate
+from marco_cli.engine.sampling import RowPool, pick_tokens
 from marco_cli.errors import ContextOverflowError, ModelError
 
 GGUF_MAGIC = b"GGUF"
 _ALL_LAYERS = 1_000_000  # llama.cpp clamps n_gpu_layers to the model's layer count
+FLASH_ATTN = {
+    "auto": lc.LLAMA_FLASH_ATTN_TYPE_AUTO,
+    "on": lc.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+    "off": lc.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+}
 
 
 # llama.cpp logs process-wide through one C callback. These live at module level so the C side
@@ -118,9 +121,15 @@ class LlamaEngine:
         n_threads: int | None = None,
         n_seq_max: int = 16,
         n_batch: int = 512,
+        n_ubatch: int | None = None,
+        flash_attn: str = "auto",
         verbose: bool = False,
     ) -> None:
+        """`n_ubatch` (tokens per physical batch, default n_batch) and `flash_attn` (auto: where
+        the backend has it) are llama.cpp's context parameters, there to be compared on a GPU."""
         global _backend_ready
+        if flash_attn not in FLASH_ATTN:
+            raise ValueError(f"flash_attn is one of {', '.join(FLASH_ATTN)}, not {flash_attn!r}")
         path = Path(path)
         _check_gguf_file(path)
         self._stack = ExitStack()  # frees, in reverse order: batch, context, model
@@ -141,10 +150,13 @@ class LlamaEngine:
         )
         ctx_params = lc.llama_context_default_params()
         ctx_params.n_ctx = n_ctx
-        ctx_params.n_batch = ctx_params.n_ubatch = self._n_batch
+        ctx_params.n_batch = self._n_batch
+        ctx_params.n_ubatch = min(n_ubatch or self._n_batch, self._n_batch)
         ctx_params.n_seq_max = self._n_seq_max
+        ctx_params.flash_attn_type = FLASH_ATTN[flash_attn]
         # One cache shared by all sequences: forks share their prefix cells and n_ctx is the
-        # budget of the whole pool rather than n_ctx / n_seq_max per sequence.
+        # budget of the whole pool rather than n_ctx / n_seq_max per sequence. (A cache per
+        # sequence cannot fork a prefix: llama.cpp copies only whole sequences between them.)
         ctx_params.kv_unified = True
         ctx_params.n_threads = ctx_params.n_threads_batch = self.n_threads
         ctx_params.no_perf = True
@@ -179,9 +191,13 @@ class LlamaEngine:
         self._n_vocab = lc.llama_vocab_n_tokens(self._vocab)
         self._batch = _Batch(self._n_batch, self._n_seq_max)
         self._stack.callback(self._batch.free)
+        # The host work of a step runs on as many threads as llama.cpp's, idle meanwhile.
+        self._rows = RowPool(self.n_threads)
+        self._stack.callback(self._rows.close)
         self._slots = _Slots(lc.llama_get_memory(ctx), self._n_seq_max)
         self._busy: set[int] = set()
         self._pieces: dict[int, bytes] = {}
+        self._eog: dict[int, bool] = {}
 
         self.n_ctx = int(lc.llama_n_ctx(ctx))
         offloadable = lc.llama_model_n_layer(model) + 1  # the output layer counts too
@@ -192,6 +208,7 @@ class LlamaEngine:
             where = f"CPU ({self.n_threads} threads)"
         self.backend = f"{where}; chat template {self._template.name}"
         self.stats = EngineStats()
+        self._decode_cpu_seconds = 0.0  # this thread's, inside llama_decode: not host work
 
     # -- text <-> tokens ------------------------------------------------------------------
 
@@ -242,12 +259,21 @@ class LlamaEngine:
         self, requests: Sequence[Request], on_text: TextCallback | None = None
     ) -> list[Generation]:
         self._check_open()
+        stats = self.stats
+        started, decode_before = time.perf_counter(), stats.decode_seconds
+        cpu_started, decode_cpu_before = time.thread_time(), self._decode_cpu_seconds
         results: list[Generation] = []
-        # A batch can hold at most one request per KV sequence; larger ones run in groups,
-        # which changes nothing in the results since requests are independent.
-        for start in range(0, len(requests), self._n_seq_max):
-            group = requests[start : start + self._n_seq_max]
-            results += self._run_group(group, start, on_text)
+        try:
+            # A batch can hold at most one request per KV sequence; larger ones run in groups,
+            # which changes nothing in the results since requests are independent.
+            for start in range(0, len(requests), self._n_seq_max):
+                group = requests[start : start + self._n_seq_max]
+                results += self._run_group(group, start, on_text)
+        finally:
+            decoding = stats.decode_seconds - decode_before
+            stats.host_seconds += time.perf_counter() - started - decoding
+            decoding = self._decode_cpu_seconds - decode_cpu_before
+            stats.host_cpu_seconds += time.thread_time() - cpu_started - decoding
         return results
 
     def _run_group(
@@ -269,10 +295,10 @@ class LlamaEngine:
                         for run in active
                     ]
                 )
-                for i, run in enumerate(active):
+                for run in active:
                     # The sampled token is in the KV only now that it has been decoded.
                     self._slots.tokens[run.slot].append(run.tokens[-1])
-                    self._accept(run, self._logits(i), on_text)
+                self._accept(active, self._logits(len(active)), on_text)
                 active = [run for run in active if run.finish is None]
         except BaseException:
             # The KV of these slots no longer matches our bookkeeping: forget them.
@@ -332,40 +358,61 @@ class LlamaEngine:
             for token, _, seq_ids, _ in chunk:
                 for seq in seq_ids:
                     self._slots.tokens[seq].append(token)
-            for i in range(len(chunk)):
+            # Logits rows are stored for the entries that asked for them, in batch order.
+            rows: list[int] = []
+            sampling: list[_Run] = []
+            for row, i in enumerate(i for i, entry in enumerate(chunk) if entry[3]):
                 for run in readers.get(lo + i, ()):
-                    self._accept(run, self._logits(i), on_text)
+                    rows.append(row)
+                    sampling.append(run)
+            if sampling:
+                logits = self._logits(rows[-1] + 1)
+                in_order = rows == list(range(len(rows)))
+                self._accept(sampling, logits if in_order else logits[rows], on_text)
 
-    def _accept(self, run: _Run, logits: np.ndarray, on_text: TextCallback | None) -> None:
-        """Sample the next token of `run` from `logits` and decide whether the run is done."""
-        token = _sample(logits, run.request.sampling, run.rng)
-        if lc.llama_vocab_is_eog(self._vocab, token):
-            run.finish = "eos"
-        else:
-            run.tokens.append(token)
-            run.logprobs.append(token_logprobs(logits, token))
-            self.stats.generated += 1
-            run.emit(run.decoder.decode(self._piece(token)), on_text)
-            hit = find_stop(run.text, run.request.stop) if run.request.stop else None
-            if hit is not None:
-                run.finish, run.stop = "stop", hit[1]
-            elif len(run.tokens) >= run.max_tokens:
-                run.finish = "length"
-        if run.finish is not None:
-            run.emit(run.decoder.decode(b"", final=True), on_text)
+    def _accept(self, runs: list[_Run], logits: np.ndarray, on_text: TextCallback | None) -> None:
+        """Sample the next token of every run from its row of `logits` (one step, all rows at
+        once) and decide for each whether it is done."""
+        samplings = [run.request.sampling for run in runs]
+        tokens, logprobs = pick_tokens(logits, samplings, [run.rng for run in runs], self._rows)
+        for run, token, logprob in zip(runs, tokens, logprobs, strict=True):
+            if self._is_eog(token):
+                run.finish = "eos"
+            else:
+                run.tokens.append(token)
+                run.logprobs.append(logprob)
+                self.stats.generated += 1
+                run.emit(run.decoder.decode(self._piece(token)), on_text)
+                hit = find_stop(run.text, run.request.stop) if run.request.stop else None
+                if hit is not None:
+                    run.finish, run.stop = "stop", hit[1]
+                elif len(run.tokens) >= run.max_tokens:
+                    run.finish = "length"
+            if run.finish is not None:
+                run.emit(run.decoder.decode(b"", final=True), on_text)
 
-    def _logits(self, i: int) -> np.ndarray:
-        """A view (no copy) of the logits of the i-th token of the last decoded batch."""
-        return np.ctypeslib.as_array(lc.llama_get_logits_ith(self._ctx, i), shape=(self._n_vocab,))
+    def _is_eog(self, token: int) -> bool:
+        eog = self._eog.get(token)
+        if eog is None:
+            eog = self._eog[token] = bool(lc.llama_vocab_is_eog(self._vocab, token))
+        return eog
+
+    def _logits(self, rows: int) -> np.ndarray:
+        """A view (no copy) of the first `rows` logits rows of the last decoded batch."""
+        return np.ctypeslib.as_array(lc.llama_get_logits(self._ctx), shape=(rows, self._n_vocab))
 
     def _decode(self, entries: Sequence[tuple[int, int, Sequence[int], bool]]) -> None:
         """One llama_decode call; on a full KV cache, evict idle slots (LRU) and retry."""
         self._batch.fill(entries)
         while True:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             with _ctrl_c_held():
                 rc = lc.llama_decode(self._ctx, self._batch.raw)
+                # A GPU backend may still be computing: wait here, so that the wait counts as
+                # decoding and not as the host work that reads the logits next.
+                lc.llama_synchronize(self._ctx)
             self.stats.decode_seconds += time.perf_counter() - started
+            self._decode_cpu_seconds += time.thread_time() - cpu_started
             if rc == 0:
                 break
             if rc != 1:
@@ -546,21 +593,6 @@ class _Batch:
 
     def free(self) -> None:
         lc.llama_batch_free(self.raw)
-
-
-def _sample(logits: np.ndarray, sampling: Sampling, rng: np.random.Generator) -> int:
-    """Greedy at temperature 0; else top-k, then temperature, then top-p, then one draw."""
-    if sampling.temperature <= 0:
-        return int(np.argmax(logits))
-    ids = top_ids(logits, sampling.top_k if sampling.top_k > 0 else logits.size)  # best first
-    scaled = logits[ids].astype(np.float64) / sampling.temperature
-    cumulative = np.cumsum(np.exp(scaled - scaled[0]))
-    cumulative /= cumulative[-1]
-    if sampling.top_p < 1.0:  # the smallest head whose mass reaches top_p
-        keep = int(np.searchsorted(cumulative, sampling.top_p)) + 1
-        ids, cumulative = ids[:keep], cumulative[:keep]
-    draw = rng.random() * cumulative[-1]
-    return int(ids[min(int(np.searchsorted(cumulative, draw, side="right")), len(ids) - 1)])
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
