@@ -142,6 +142,22 @@ def test_check_reachable_passes_when_the_endpoint_listens(
         hub.check_reachable("unused")  # no exception
 
 
+def test_check_reachable_leaves_a_proxied_hub_to_the_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A machine that reaches the hub only through a proxy must not be told it is offline."""
+    from huggingface_hub import constants
+
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    with pytest.raises(hub.HubUnreachable):
+        hub.check_reachable("no hub")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    hub.check_reachable("no hub")  # no exception: the proxy decides
+
+
 @pytest.mark.parametrize("verbose", [False, True])
 def test_quiet_hub_hides_the_hubs_log_lines_unless_verbose(
     verbose: bool, caplog: pytest.LogCaptureFixture

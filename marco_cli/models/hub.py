@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 from marco_cli.errors import ModelError
 from marco_cli.files import format_size
@@ -80,10 +81,13 @@ def quiet_hub(verbose: bool = False) -> Iterator[None]:
 def check_reachable(unreachable: str, timeout: float = REACH_TIMEOUT) -> None:
     """Raise HubUnreachable(`unreachable`) unless a TCP connection to the hub's endpoint
     (HF_ENDPOINT, default huggingface.co) opens within `timeout` seconds. The name lookup runs
-    in a thread of its own too: a resolver that does not answer can block far longer."""
+    in a thread of its own too: a resolver that does not answer can block far longer. Behind
+    a proxy (HTTPS_PROXY and the like) a direct connection says nothing, so none is tried."""
     from huggingface_hub import constants
 
     parts = urlsplit(constants.ENDPOINT)
+    if parts.scheme in getproxies():
+        return
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     outcome: list[bool] = []
