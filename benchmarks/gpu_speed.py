@@ -181,14 +181,15 @@ def bench(args: argparse.Namespace) -> int:
 def suite(engine: Any, args: argparse.Namespace, label: str, kind: str) -> dict[str, Any]:
     """The whole speed suite, the prompt speed and the GPU memory."""
     from marco_cli.bench.report import render_markdown
-    from marco_cli.bench.speed_suite import run_speed_suite, speed_table
+    from marco_cli.bench.speed_suite import SPEED_SEARCH, run_speed_suite, speed_table
     from marco_cli.prompts import load_solve_prompts
+    from marco_cli.search import search_config
 
     result = run_speed_suite(
         engine,
         load_solve_prompts(),
         decode_tokens=args.decode_tokens,
-        search={"max_tokens": args.search_tokens},
+        search=search_config({"search_tokens": args.search_tokens}, base=SPEED_SEARCH),
         batch_sizes=BATCH_SIZES,
         on_step=lambda step: print(f"[{label}] measuring: {step}", flush=True),
     )

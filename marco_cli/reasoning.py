@@ -24,7 +24,7 @@ from marco_cli.response import (
     MarcoO1Format,
     parse_response,
 )
-from marco_cli.search import SearchConfig, SearchEvent, SearchResult, run_mcts
+from marco_cli.search import SearchConfig, SearchEvent, SearchResult, run_mcts, search_config
 
 Strategy = Literal["cot", "mcts"]
 STRATEGIES: tuple[str, ...] = ("cot", "mcts")
@@ -43,8 +43,9 @@ class SolveOptions:
     system: str = "zh"
     """Which system prompt of prompts/solve.yaml: Marco-o1's original Chinese one or English."""
     search: SearchConfig | None = None
-    """The search's configuration for strategy mcts (None: the defaults, with `max_tokens` as
-    the limit of one path)."""
+    """The whole configuration of the search for strategy mcts, built by its caller with
+    `search_config` (None: the defaults with these options' `max_tokens`, `seed` and
+    `reflect`)."""
 
 
 @dataclass
@@ -136,20 +137,6 @@ def solve(
     return _solve_cot(engine, question, prompt, options, prompts, on_text)
 
 
-def _effective_search(options: SolveOptions) -> SearchConfig:
-    """The search configuration of `options`: its `search` (or the defaults with the options'
-    limit of one path), with the options' seed and reflection switch applied when set."""
-    config = options.search
-    if config is None:
-        config = SearchConfig(max_path_tokens=options.max_tokens)
-    changes: dict[str, Any] = {}
-    if options.seed is not None and config.seed is None:
-        changes["seed"] = options.seed
-    if options.reflect is not None:
-        changes["reflect"] = bool(options.reflect)
-    return dataclasses.replace(config, **changes) if changes else config
-
-
 def _solve_mcts(
     engine: Engine,
     question: str,
@@ -162,7 +149,9 @@ def _solve_mcts(
     """Search, then report. Ctrl-C does not raise: the result's `search_summary["interrupted"]`
     is True and its answer is the best found so far; `complete` is False when no rollout
     finished."""
-    config = _effective_search(options)
+    config = options.search or search_config(
+        max_tokens=options.max_tokens, seed=options.seed, reflect=options.reflect
+    )
     task = ReasoningTask.from_prompts(prompts)
     result = run_mcts(engine, prompt, config, task, on_event=on_event)
     reflections = sum(

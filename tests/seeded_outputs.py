@@ -24,7 +24,7 @@ SEARCH = {
     "iterations": 4,
     "branch": 3,
     "action": "mini-32",
-    "max_path_tokens": 160,
+    "max_tokens": 160,
     "seed": 11,
     "early_stop": 0,
 }

@@ -21,6 +21,7 @@ from marco_cli.bench import (
     rewards_table,
 )
 from marco_cli.errors import UsageError
+from marco_cli.search import search_config
 
 
 def rollout(node: int, answer: str, reward: float, closed: bool = True) -> dict:
@@ -223,7 +224,7 @@ def test_records_without_a_search_are_left_out() -> None:
 
 
 def test_diagnostics_of_a_real_search_run(tiny_engine, tmp_path: Path) -> None:
-    options = BenchOptions(max_tokens=12, search={"iterations": 3, "branch": 2})
+    options = BenchOptions(max_tokens=12, search=search_config({"iterations": 3, "branch": 2}))
     suite, _ = run_suite(tiny_engine, tmp_path, "cot,mcts-mini32", options, "d.jsonl")
     records = read_records(suite.path)
     for r in records:

@@ -10,6 +10,7 @@ from marco_cli.bench import BenchOptions, ModelRef, read_records
 from marco_cli.bench.math_suite import Selection, prepare_math_suite
 from marco_cli.errors import UsageError
 from marco_cli.prompts import load_solve_prompts
+from marco_cli.search import search_config
 
 MODEL = ModelRef("tiny", "tiny.gguf", "0" * 64)
 
@@ -26,7 +27,9 @@ def test_a_run_records_every_attempt_and_reports_it(tiny_engine, tmp_path: Path)
     suite = prepare_math_suite(
         [str(toy_set(tmp_path))],
         "cot,mcts-mini32",
-        BenchOptions(max_tokens=24, samples=2, search={"iterations": 1, "branch": 1}),
+        BenchOptions(
+            max_tokens=24, samples=2, search=search_config({"iterations": 1, "branch": 1})
+        ),
         load_solve_prompts(),
         lambda: MODEL,
         selection=Selection(ids="1,3"),

@@ -20,6 +20,7 @@ from marco_cli.bench.runner import (
 )
 from marco_cli.bench.store import ResultStore, read_records
 from marco_cli.errors import ContextOverflowError, UsageError
+from marco_cli.search import search_config
 
 MODEL = ModelRef("Test Model", "/models/test.gguf", "ab" * 32)
 PROMPTS: dict[str, Any] = {}
@@ -87,7 +88,8 @@ def test_unknown_strategies(text: str) -> None:
 
 
 def test_solve_options_for_cot_and_mcts() -> None:
-    options = BenchOptions(seed=7, max_tokens=300, search={"iterations": 2, "branch": None})
+    chosen = search_config({"iterations": 2, "branch": None})
+    options = BenchOptions(seed=7, max_tokens=300, search=chosen)
     cot = solve_options_for(StrategySpec("cot", True), options, sample=1)
     assert (cot.strategy, cot.reflect, cot.seed, cot.max_tokens, cot.search) == (
         "cot",
@@ -102,17 +104,16 @@ def test_solve_options_for_cot_and_mcts() -> None:
     assert (search.action, search.reflect, search.iterations) == ("mini-32", False, 2)
     assert mcts.search.seed == 7
     # --max-tokens bounds each reasoning path; the whole search has no budget unless given.
-    assert (search.max_path_tokens, search.max_tokens) == (300, None)
-    budget = BenchOptions(max_tokens=300, search={"max_tokens": 900})
-    assert solve_options_for(StrategySpec("mcts-step", False), budget).search.max_tokens == 900
+    assert (search.max_tokens, search.search_tokens) == (300, None)
+    budget = BenchOptions(max_tokens=300, search=search_config({"search_tokens": 900}))
+    assert solve_options_for(StrategySpec("mcts-step", False), budget).search.search_tokens == 900
     default_branch = type(mcts.search)().branch
     assert mcts.search.branch == default_branch  # None means "the search's default"
 
 
-def test_unknown_search_option() -> None:
-    options = BenchOptions(search={"beam_width": 3})
+def test_unknown_search_setting() -> None:
     with pytest.raises(UsageError, match="beam_width"):
-        solve_options_for(StrategySpec("mcts-step", False), options)
+        search_config({"beam_width": 3})
 
 
 # --- running -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from marco_cli.bench.self_consistency import (
 from marco_cli.errors import UsageError
 from marco_cli.prompts import load_solve_prompts
 from marco_cli.reasoning import SolveOptions
+from marco_cli.search import search_config
 
 PROMPTS = load_solve_prompts()
 QUESTION = "What is 3 + 4?"
@@ -162,7 +163,9 @@ def test_sc_through_the_real_engine(tiny_engine, tmp_path: Path) -> None:
 
 
 def test_sc_matches_the_search_tokens_on_the_real_engine(tiny_engine, tmp_path: Path) -> None:
-    options = BenchOptions(max_tokens=12, match_tokens=True, search={"iterations": 2, "branch": 2})
+    options = BenchOptions(
+        max_tokens=12, match_tokens=True, search=search_config({"iterations": 2, "branch": 2})
+    )
     # sc is listed first but runs after the search it matches.
     suite, _ = run_suite(tiny_engine, tmp_path, "sc-2,mcts-mini32", options, "match.jsonl")
     records = {(r["id"], r["strategy"]): r for r in read_records(suite.path)}

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from marco_cli.bench.report import render_markdown
-from marco_cli.bench.speed_suite import peak_rss_mib, run_speed_suite, speed_table
+from marco_cli.bench.speed_suite import (
+    SPEED_SEARCH,
+    peak_rss_mib,
+    run_speed_suite,
+    speed_table,
+)
 from marco_cli.prompts import load_solve_prompts
+from marco_cli.search import search_config
 
 
 def test_speed_suite_on_a_scripted_engine() -> None:
@@ -18,7 +24,7 @@ def test_speed_suite_on_a_scripted_engine() -> None:
         engine,
         load_solve_prompts(),
         decode_tokens=8,
-        search={"iterations": 2},
+        search=search_config({"iterations": 2}, base=SPEED_SEARCH),
         on_step=steps.append,
     )
     assert [d.sequences for d in result.decode] == [1, 2, 4, 8]
@@ -58,7 +64,7 @@ def test_peak_rss_is_in_mib() -> None:
 
 @pytest.mark.tiny
 def test_speed_suite_on_the_tiny_model(tiny_engine) -> None:
-    search = {"iterations": 2, "max_path_tokens": 48, "max_tokens": 160}
+    search = search_config({"iterations": 2, "max_tokens": 48, "search_tokens": 160})
     result = run_speed_suite(tiny_engine, load_solve_prompts(), decode_tokens=16, search=search)
     assert result.single.tokens > 0 and result.single.tokens_per_second > 0
     assert all(d.tokens_per_second > 0 for d in result.decode)

@@ -65,7 +65,7 @@ def test_plain_output_is_the_answer_and_search_options_reach_the_config(
     assert (config["branch"], config["action"], config["select"]) == (2, "mini-32", "vote")
     assert (config["reflect"], config["early_stop"], config["temperature"]) == (False, 0, 0.5)
     # --max-tokens bounds one path, as it bounds one cot answer; --search-tokens the search.
-    assert (config["max_path_tokens"], config["max_tokens"], config["parallel"]) == (500, 900, 1)
+    assert (config["max_tokens"], config["search_tokens"], config["parallel"]) == (500, 900, 1)
     assert all(r.sampling.temperature in (0.0, 0.5) for call in engines[0].calls for r in call)
 
 
@@ -170,31 +170,31 @@ def test_help_states_the_search_defaults_the_command_uses(command, capsys, monke
     assert f"answers agree; 0 turns it off (default {defaults.early_stop})" in out
 
 
-def test_search_config_lays_settings_over_a_commands_defaults(tmp_path: Path) -> None:
-    from marco_cli.cli.search_settings import search_config, search_fields
+def test_command_search_lays_settings_over_a_commands_defaults(tmp_path: Path) -> None:
+    from marco_cli.cli.search_settings import chosen_search, command_search
     from marco_cli.settings import resolve_settings
 
     flags = {"iterations": 3, "seed": 7, "max_tokens": 300, "config": None}
     translate = resolve_settings("translate", flags)
-    config = search_config(translate, temperature=0.5)
+    config = command_search(translate, temperature=0.5)
     assert (config.iterations, config.branch, config.early_stop) == (3, 2, 3)
     assert config.reflect is False and config.seed == 7 and config.temperature == 0.5
-    assert (config.max_path_tokens, config.max_tokens) == (300, None)
-    solve_default = search_config(resolve_settings("solve", {}))
+    assert (config.max_tokens, config.search_tokens) == (300, None)
+    solve_default = command_search(resolve_settings("solve", {}))
     assert (solve_default.iterations, solve_default.branch, solve_default.reflect) == (16, 3, True)
-    assert (solve_default.max_path_tokens, solve_default.max_tokens) == (4096, None)
+    assert (solve_default.max_tokens, solve_default.search_tokens) == (4096, None)
 
     # bench's translate suite: translate's search under what the user set for bench.
     path = tmp_path / "config.yaml"
     path.write_text("bench:\n  branch: 4\n  search_tokens: 999\n", encoding="utf-8")
     bench = resolve_settings("bench", {"early_stop": 0}, path)
-    config = search_config(bench, "translate")
-    assert (config.iterations, config.branch, config.early_stop, config.max_tokens) == (
+    config = command_search(bench, "translate")
+    assert (config.iterations, config.branch, config.early_stop, config.search_tokens) == (
         8,
         4,
         0,
         999,
     )
     # bench's math suite records only what the user set; the speed suite takes only flags.
-    assert search_fields(bench) == {"branch": 4, "max_tokens": 999, "early_stop": 0}
-    assert search_fields(bench, only_flags=True) == {"early_stop": 0}
+    assert chosen_search(bench) == {"branch": 4, "search_tokens": 999, "early_stop": 0}
+    assert chosen_search(bench, only_flags=True) == {"early_stop": 0}

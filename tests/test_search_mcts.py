@@ -458,8 +458,8 @@ def test_iteration_budget():
 
 def test_token_budget_caps_what_the_search_generates():
     eng = engine(pick="index")
-    result = run(eng, iterations=50, early_stop=0, max_tokens=60)
-    assert result.stop_reason == "max_tokens"
+    result = run(eng, iterations=50, early_stop=0, search_tokens=60)
+    assert result.stop_reason == "search_tokens"
     assert result.stats.generated <= 60
     assert all(sum(r.max_tokens for r in call) <= 60 for call in eng.calls)
 
@@ -509,14 +509,14 @@ def test_no_completed_rollout_says_so_and_keeps_the_best_partial_path():
     rambling = Doc("r1.\nr2.\nr3.\n", 0.6)  # ends its turn without ever answering
     eng = engine(rambling, fallback=Doc("more.\n", 0.3))
     # 20 tokens leave no room to force an answer after the 12 rambling ones
-    result = run(eng, iterations=3, early_stop=0, max_path_tokens=20)
+    result = run(eng, iterations=3, early_stop=0, max_tokens=20)
     assert not result.complete and result.completed == () and result.choices == {}
     assert result.text.startswith("r1.") and result.reward is not None
 
 
 def test_the_path_token_limit_ends_paths():
     eng = engine(Doc("word " * 200, 0.6))
-    result = run(eng, iterations=3, early_stop=0, max_path_tokens=40, action="mini-32")
+    result = run(eng, iterations=3, early_stop=0, max_tokens=40, action="mini-32")
     assert not result.complete
     assert all(n.path_tokens <= 40 for n in result.tree)
     assert all(len(r.prompt) - 2 + r.max_tokens <= 40 for call in eng.calls for r in call)

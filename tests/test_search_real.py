@@ -29,9 +29,7 @@ def fresh_engine(tiny_model_path: Path):
 
 
 def tiny_search(engine, **config):
-    values = dict(
-        iterations=8, branch=3, action="mini-32", max_path_tokens=128, seed=5, early_stop=0
-    )
+    values = dict(iterations=8, branch=3, action="mini-32", max_tokens=128, seed=5, early_stop=0)
     values.update(config)
     prompt = question_tokens(engine, "What is 2+3?", PROMPTS)
     return run_mcts(engine, prompt, SearchConfig(**values), ReasoningTask.from_prompts(PROMPTS))
@@ -101,7 +99,7 @@ def test_the_search_holds_the_chain_of_thought_as_its_greedy_path(fresh_engine):
     question = "What is 2+3?"
     cot = solve(fresh_engine, question, SolveOptions(max_tokens=64, seed=3), PROMPTS)
     config = SearchConfig(
-        iterations=4, branch=2, action="mini-32", max_path_tokens=64, seed=3, early_stop=0
+        iterations=4, branch=2, action="mini-32", max_tokens=64, seed=3, early_stop=0
     )
     options = SolveOptions(strategy="mcts", max_tokens=64, search=config)
     mcts = solve(fresh_engine, question, options, PROMPTS)

@@ -338,4 +338,4 @@ def test_the_declared_choices_and_presets_are_the_librarys() -> None:
     for name in ("iterations", "branch", "early_stop", "exploration", "action", "select"):
         assert settings("solve")[name] == getattr(search, name), name
     assert {k: settings("translate")[k] for k in SEARCH_DEFAULTS} == SEARCH_DEFAULTS
-    assert settings("solve")["max_tokens"] == search.max_path_tokens
+    assert settings("solve")["max_tokens"] == search.max_tokens

@@ -14,6 +14,7 @@ from typing import Any
 
 from marco_cli.bench.diagnostics import RewardDiagnostics, SearchDiagnostics
 from marco_cli.bench.stats import Comparison, Paired, Summary
+from marco_cli.search import SearchConfig
 
 __all__ = [
     "TextTable",
@@ -308,7 +309,11 @@ def markdown_report(
     machine = f"{platform.system()} {platform.machine()}, {_cpu_count()} CPUs"
     lines.append(f"- machine: {machine}" + (f"; backend {backend}" if backend else ""))
     lines.append(f"- strategies: {', '.join(s.name for s in strategies)}")
-    search = {k: v for k, v in (options.search or {}).items() if v is not None}
+    # The search settings that are not the library's defaults (max tokens is listed already).
+    defaults = SearchConfig().to_json()
+    search = {
+        k: v for k, v in options.search.to_json().items() if v != defaults[k] and k != "max_tokens"
+    }
     lines.append(
         f"- samples {options.samples}, seed {options.seed}, max tokens {options.max_tokens}, "
         f"temperature {options.temperature}, system prompt {options.system}"

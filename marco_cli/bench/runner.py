@@ -29,6 +29,7 @@ from marco_cli.answers import answers_match, extract_answer
 from marco_cli.bench.datasets import Dataset, Problem
 from marco_cli.bench.store import ResultStore
 from marco_cli.errors import ContextOverflowError, UsageError
+from marco_cli.search import SearchConfig, search_config, upgrade_config_json
 
 __all__ = [
     "STRATEGY_BASES",
@@ -143,19 +144,19 @@ def _sc_spec(raw: str, chains: int, reflect: bool) -> StrategySpec:
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """What every attempt shares. `search` holds SearchConfig overrides (None = default)."""
+    """What every attempt shares."""
 
     samples: int = 1
     seed: int = 0
     """Attempt `s` of every problem runs with seed `seed + s`."""
     max_tokens: int = 4096
-    """Most tokens of one CoT answer, and of one MCTS reasoning path (`max_path_tokens`)."""
+    """Most tokens of one answer: a chain of thought, or one reasoning path of a search."""
     temperature: float = 0.0
     top_p: float = 0.9
     system: str = "zh"
-    search: dict[str, Any] = field(default_factory=dict)
-    """SearchConfig fields to override (None = the search's default); `max_tokens` here is the
-    budget of a whole search."""
+    search: SearchConfig = field(default_factory=SearchConfig)
+    """The search every MCTS strategy runs, with the strategy's action and reflection switch,
+    the attempt's seed and `max_tokens` for one path."""
     match_tokens: bool = False
     """`sc-K` samples chains until its generated tokens reach those of the first MCTS strategy
     on the same problem and sample (`match_strategy`), in rounds of at most K chains."""
@@ -195,25 +196,14 @@ def match_strategy(
     )
 
 
-def _strategy_search(spec: StrategySpec, options: BenchOptions, seed: int | None) -> Any:
-    from marco_cli.search import SearchConfig
-
-    names = {f.name for f in dataclasses.fields(SearchConfig)}
-    overrides = {k: v for k, v in options.search.items() if v is not None}
-    unknown = sorted(k for k in overrides if k not in names)
-    if unknown:
-        raise UsageError(f"unknown search option(s) {', '.join(unknown)}")
-    # --max-tokens bounds one reasoning path, as it bounds one CoT answer; the budget of the
-    # whole search is `search["max_tokens"]` (--search-tokens), none by default.
-    values: dict[str, Any] = {"max_path_tokens": options.max_tokens, **overrides}
-    values["action"] = spec.action
-    values["reflect"] = spec.reflect
-    if seed is not None:
-        values["seed"] = seed
-    try:
-        return dataclasses.replace(SearchConfig(), **values)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"search options: {exc}") from None
+def _strategy_search(spec: StrategySpec, options: BenchOptions, seed: int) -> SearchConfig:
+    return search_config(
+        {"action": spec.action},
+        base=options.search,
+        max_tokens=options.max_tokens,
+        seed=seed,
+        reflect=spec.reflect,
+    )
 
 
 def solve_options_for(spec: StrategySpec, options: BenchOptions, sample: int = 0) -> Any:
@@ -289,8 +279,6 @@ def plan_options(
     planned = {}
     for spec in strategies:
         solve_options = solve_options_for(spec, options, 0)
-        if solve_options.search is not None and hasattr(solve_options.search, "validate"):
-            solve_options.search.validate()
         for ds in datasets:
             planned[(ds.name, spec.name)] = _options_json(solve_options, options, spec, match)
     return planned
@@ -327,7 +315,11 @@ def check_resume(
         key = (name, str(record["strategy"]))
         if key not in planned:
             continue
-        old = {k: v for k, v in (record.get("options") or {}).items() if k not in _NOT_COMPARED}
+        old = {
+            k: v
+            for k, v in _upgraded(record.get("options") or {}).items()
+            if k not in _NOT_COMPARED
+        }
         new = {k: v for k, v in planned[key].items() if k not in _NOT_COMPARED}
         if old != new:
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
@@ -335,6 +327,14 @@ def check_resume(
                 f"{store.path} holds {key[1]} results on {key[0]} run with other options "
                 f"({', '.join(diff)} differ): use the same options to resume, or another --out"
             )
+
+
+def _upgraded(options: dict[str, Any]) -> dict[str, Any]:
+    """A record's options with its search in today's field names (files written before the
+    budgets took their flags' names resume as they did)."""
+    if not options.get("search"):
+        return options
+    return {**options, "search": upgrade_config_json(options["search"])}
 
 
 def run_bench(

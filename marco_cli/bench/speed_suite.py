@@ -24,7 +24,6 @@ order so that every figure has the conditions it claims:
 
 from __future__ import annotations
 
-import dataclasses
 import resource
 import sys
 import time
@@ -33,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marco_cli.bench.report import TextTable
-from marco_cli.bench.search_speed import StepClock, StepTimes
+from marco_cli.bench.search_speed import DEFAULT_SEARCH, StepClock, StepTimes
 from marco_cli.engine.base import Request, Sampling
+from marco_cli.search import SearchConfig, search_config
 
 __all__ = ["BATCH_SIZES", "SpeedSuiteResult", "peak_rss_mib", "run_speed_suite", "speed_table"]
 
@@ -45,6 +45,10 @@ SEARCH_PATH_TOKENS = 1024
 """Most tokens on one search path: four paths of it fit the default context."""
 SEARCH_TOKENS = 2048
 """Token budget of the measured search (--search-tokens), so the suite takes minutes."""
+SPEED_SEARCH = search_config(
+    {"max_tokens": SEARCH_PATH_TOKENS, "search_tokens": SEARCH_TOKENS}, base=DEFAULT_SEARCH
+)
+"""The measured search unless flags change it."""
 
 
 def peak_rss_mib() -> float:
@@ -150,15 +154,14 @@ def run_speed_suite(
     question: str | None = None,
     decode_tokens: int | None = None,
     seed: int = 0,
-    search: dict[str, Any] | None = None,
+    search: SearchConfig = SPEED_SEARCH,
     system: str = "zh",
     batch_sizes: Sequence[int] = BATCH_SIZES,
     on_step: Callable[[str], None] | None = None,
 ) -> SpeedSuiteResult:
-    """Run every measurement of the module docstring; `search` overrides SearchConfig fields of
-    `DEFAULT_SEARCH` (whose paths here hold at most SEARCH_PATH_TOKENS tokens, SEARCH_TOKENS in
-    all)."""
-    from marco_cli.bench.search_speed import DEFAULT_QUESTION, DEFAULT_SEARCH, measure_search_speed
+    """Run every measurement of the module docstring; `search` is the measured search, run with
+    `seed`."""
+    from marco_cli.bench.search_speed import DEFAULT_QUESTION, measure_search_speed
     from marco_cli.reasoning import ReasoningTask, question_tokens
 
     tokens = decode_tokens or DEFAULT_DECODE_TOKENS
@@ -168,13 +171,7 @@ def run_speed_suite(
     step("time to first token")
     first_token, evaluated = _first_token(engine, prompt)
 
-    config = dataclasses.replace(
-        DEFAULT_SEARCH, seed=seed, max_path_tokens=SEARCH_PATH_TOKENS, max_tokens=SEARCH_TOKENS
-    )
-    overrides = {k: v for k, v in (search or {}).items() if v is not None}
-    if overrides:
-        config = dataclasses.replace(config, **overrides)
-    config.validate()
+    config = search_config(base=search, seed=seed)
     step("a search")
     report, _result = measure_search_speed(
         engine, prompt, ReasoningTask.from_prompts(prompts), config=config, single_tokens=tokens

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from marco_cli.cli.options import CommandFlags, choice_type, plain, shared_optio
 from marco_cli.errors import ExitCode, Interrupted, UsageError
 from marco_cli.settings import Settings
 from marco_cli.ui.console import note, stderr_console, write_result
+
+if TYPE_CHECKING:  # imported when a command runs, so that `marco --help` stays quick
+    from marco_cli.search import SearchConfig
 
 bench_app = typer.Typer(
     name="bench",
@@ -109,13 +112,17 @@ def bench(
     """Run strategies over a benchmark and print the summary table (see `marco bench report`)."""
     if context.invoked_subcommand is not None:
         return
-    from marco_cli.cli.search_settings import search_fields
+    from marco_cli.cli.search_settings import chosen_search
+    from marco_cli.search import search_config
 
     settings = flags.resolve()
     suite = plain(suite)
     if suite == "speed":
+        from marco_cli.bench.speed_suite import SPEED_SEARCH
+
         # Only flags change the speed suite's own search (branch 4, mini-32, ...).
-        search = {**search_fields(settings, only_flags=True), **_speed_strategy(strategies)}
+        chosen = chosen_search(settings, only_flags=True)
+        search = search_config(chosen, _speed_strategy(strategies), base=SPEED_SEARCH)
         _speed(settings=settings, search=search, report=report)
         return
     if suite == "translate":
@@ -137,7 +144,7 @@ def bench(
         selection=_selection(ids, offset, limit),
         samples=samples,
         match_tokens=match_tokens,
-        search=search_fields(settings),
+        search=search_config(chosen_search(settings), max_tokens=settings["max_tokens"]),
         out=out,
         resume=resume,
         report=report,
@@ -345,7 +352,7 @@ def _math(
     selection: Any,
     samples: int,
     match_tokens: bool,
-    search: dict[str, Any],
+    search: SearchConfig,
     out: Path | None,
     resume: bool,
     report: Path | None,
@@ -469,7 +476,7 @@ def _math(
     return ExitCode.OK
 
 
-def _speed(*, settings: Settings, search: dict[str, Any], report: Path | None) -> None:
+def _speed(*, settings: Settings, search: SearchConfig, report: Path | None) -> None:
     from marco_cli.bench import render_markdown
     from marco_cli.bench.speed_suite import run_speed_suite, speed_table
     from marco_cli.cli.session import open_engine, solve_prompts
@@ -519,7 +526,7 @@ def _translate(
         run_translate_suite,
         translate_table,
     )
-    from marco_cli.cli.search_settings import search_config
+    from marco_cli.cli.search_settings import command_search
     from marco_cli.cli.session import open_engine, translate_prompts
     from marco_cli.languages import detect_language, parse_language
 
@@ -543,7 +550,7 @@ def _translate(
     names = [s.strip() for s in (strategies or "direct,cot").split(",") if s.strip()]
     modes = (False, True) if glossary is None else (glossary,)
     # The translation search, as `marco translate` runs it, with what the user set on top.
-    search = search_config(settings, "translate") if "mcts" in names else None
+    search = command_search(settings, "translate") if "mcts" in names else None
     prompts = translate_prompts(settings)
     console = stderr_console()
     # With --out, each line's record is kept as it is done (and --resume skips those).

@@ -70,10 +70,10 @@ def solve(
     if options.strategy == "mcts":
         from dataclasses import replace
 
-        from marco_cli.cli.search_settings import search_config
+        from marco_cli.cli.search_settings import command_search
 
         # A --temperature on the command line also sets the children's sampling temperature.
-        search = search_config(settings, temperature=settings.flag("temperature"))
+        search = command_search(settings, temperature=settings.flag("temperature"))
         _run_search(
             open_engine(settings),
             text,

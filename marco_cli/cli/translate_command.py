@@ -96,10 +96,10 @@ def translate(
     files = [] if no_glossary else [*(settings.get("glossaries") or []), *(glossary or [])]
     search = None
     if settings["strategy"] == "mcts":
-        from marco_cli.cli.search_settings import search_config
+        from marco_cli.cli.search_settings import command_search
 
         # A --temperature on the command line also sets the children's sampling temperature.
-        search = search_config(settings, temperature=settings.flag("temperature"))
+        search = command_search(settings, temperature=settings.flag("temperature"))
     json_out = bool(settings["json"])
 
     input_ = _input(text, mode, batch or 8)

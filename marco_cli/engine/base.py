@@ -100,6 +100,15 @@ class EngineStats:
     batch_sizes: list[int] = field(default_factory=list)
 
 
+def answer_room(max_tokens: int, prompt_tokens: int, n_ctx: int) -> int:
+    """Most tokens an answer may have after a prompt of `prompt_tokens`: its own limit, capped
+    so that prompt and answer fit a context of `n_ctx` tokens (0: unknown, no cap). The one
+    clamp to the context: the engines and the search's path limit all use it."""
+    if not n_ctx:
+        return max_tokens
+    return max(0, min(max_tokens, n_ctx - prompt_tokens))
+
+
 TextCallback = Callable[[int, str], None]
 """Called as (request index, newly decoded text) while tokens are generated."""
 

@@ -31,6 +31,7 @@ from marco_cli.engine.base import (
     Request,
     TextCallback,
     TokenLogprobs,
+    answer_room,
     find_stop,
 )
 from marco_cli.engine.chat_template import ChatTemplate
@@ -319,7 +320,7 @@ class LlamaEngine:
                 "(raise --ctx or shorten the input)"
             )
         # Cap so that prompt + answer fits; the request then ends with "length".
-        max_tokens = max(0, min(request.max_tokens, self.n_ctx - len(prompt)))
+        max_tokens = answer_room(request.max_tokens, len(prompt), self.n_ctx)
         return _Run(
             index, request, prompt, max_tokens, np.random.default_rng(request.sampling.seed)
         )

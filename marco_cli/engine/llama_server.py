@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
-from marco_cli.engine.base import TOP_LOGPROBS, Request, TokenLogprobs
+from marco_cli.engine.base import TOP_LOGPROBS, Request, TokenLogprobs, answer_room
 from marco_cli.engine.chat_segments import split_chat
 from marco_cli.engine.http import HttpError, JsonClient, ServerError
 from marco_cli.engine.wire import Completion, Shared, check_fits, context_error, finish_of
@@ -129,7 +129,7 @@ class LlamaServer:
         sampling = request.sampling
         body: dict[str, Any] = {
             "prompt": prompt,
-            "n_predict": max(0, min(request.max_tokens, self.n_ctx - len(prompt))),
+            "n_predict": answer_room(request.max_tokens, len(prompt), self.n_ctx),
             "stop": list(request.stop),
             "n_probs": TOP_LOGPROBS,
             "cache_prompt": True,

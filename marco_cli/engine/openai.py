@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from marco_cli.engine.base import TOP_LOGPROBS, Request, TokenLogprobs
+from marco_cli.engine.base import TOP_LOGPROBS, Request, TokenLogprobs, answer_room
 from marco_cli.engine.http import HttpError, JsonClient, ServerError
 from marco_cli.engine.wire import Completion, Shared, check_fits, context_error, finish_of
 
@@ -64,9 +64,7 @@ class OpenAICompletions:
         body: dict[str, Any] = {
             "model": self.model_name,
             "prompt": prompt,
-            "max_tokens": request.max_tokens
-            if not self.n_ctx
-            else max(1, min(request.max_tokens, self.n_ctx - len(prompt))),
+            "max_tokens": answer_room(request.max_tokens, len(prompt), self.n_ctx),
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
             "top_k": sampling.top_k,

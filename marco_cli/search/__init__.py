@@ -3,7 +3,13 @@ the UI and of what is searched for: `run_mcts(engine, prompt_tokens, SearchConfi
 → `SearchResult`, where the `Task` says what actions and answers are."""
 
 from marco_cli.search.actions import ACTIONS, ActionRule, action_rule
-from marco_cli.search.config import RECORDED_CHOOSERS, SELECT_MODES, SearchConfig
+from marco_cli.search.config import (
+    RECORDED_CHOOSERS,
+    SELECT_MODES,
+    SearchConfig,
+    search_config,
+    upgrade_config_json,
+)
 from marco_cli.search.mcts import run_mcts
 from marco_cli.search.results import (
     RolloutRecord,
@@ -46,6 +52,8 @@ __all__ = [
     "get_reward",
     "max_reward",
     "run_mcts",
+    "search_config",
     "token_confidence",
+    "upgrade_config_json",
     "vote_winner",
 ]

@@ -45,7 +45,6 @@ def run_mcts(
     result holds the best answer so far with `interrupted=True`. A result with `complete=False`
     means no rollout reached an answer within the budget; `text` then holds the best partial path.
     """
-    config.validate()
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     search = Scheduler(engine, prompt_tokens, config, task, seed, on_event, should_stop)
     return search.run()

@@ -149,7 +149,7 @@ class SearchResult:
     """Select mode -> index in `completed` of the rollout that mode chooses (empty when
     nothing completed); the answer is the one of `config.select`."""
     stop_reason: str
-    """"iterations", "early_stop", "max_tokens", "time_limit", "interrupted" or "exhausted"
+    """"iterations", "early_stop", "search_tokens", "time_limit", "interrupted" or "exhausted"
     (no node left to expand)."""
     interrupted: bool
     stats: SearchStats

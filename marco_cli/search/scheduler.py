@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from marco_cli.engine.base import Engine, Generation, Request
+from marco_cli.engine.base import Engine, Generation, Request, answer_room
 from marco_cli.errors import ContextOverflowError
 from marco_cli.search.actions import tokens_covering
 from marco_cli.search.config import SearchConfig
@@ -102,7 +102,7 @@ class Scheduler:
             self.tree,
             exploration=config.exploration,
             select=config.select,
-            path_limit=max(0, min(config.max_path_tokens, engine.n_ctx - len(prompt_tokens))),
+            path_limit=answer_room(config.max_tokens, len(prompt_tokens), engine.n_ctx),
             max_depth=config.max_depth,
         )
         self.expander = Expander(engine, task, config, self.policy, seed)
@@ -249,8 +249,8 @@ class Scheduler:
             return "interrupted"
         if self.config.time_limit is not None and _now() - self.started >= self.config.time_limit:
             return "time_limit"
-        if self.config.max_tokens is not None and self.generated >= self.config.max_tokens:
-            return "max_tokens"
+        if self.config.search_tokens is not None and self.generated >= self.config.search_tokens:
+            return "search_tokens"
         return None
 
     # -- rollouts ---------------------------------------------------------------------------
@@ -324,9 +324,9 @@ class Scheduler:
 
     def budget_share(self, n: int) -> int:
         """Tokens each of `n` requests may generate within the search's budget."""
-        if self.config.max_tokens is None:
+        if self.config.search_tokens is None:
             return self.policy.path_limit or 1
-        return max(1, (self.config.max_tokens - self.generated) // max(n, 1))
+        return max(1, (self.config.search_tokens - self.generated) // max(n, 1))
 
     def generate(self, requests: list[Request]) -> list[Generation]:
         """One `generate_batch` call, unless the sequences of a batch outgrow the engine's KV

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marco_cli.languages import Language
+
+if TYPE_CHECKING:  # the search loads when a search runs
+    from marco_cli.search import SearchConfig
 
 STRATEGIES: tuple[str, ...] = ("direct", "cot", "mcts")
 DEFAULT_STRATEGY = "cot"
@@ -33,5 +36,6 @@ class TranslateOptions:
     batch_size: int = 8
     """Units generated together in one engine batch."""
     max_hints: int = 8
-    search: Any = None
-    """A `marco_cli.search.SearchConfig` for strategy mcts (None: the search defaults)."""
+    search: SearchConfig | None = None
+    """The whole search of strategy mcts, built with `search_config` (None: SEARCH_DEFAULTS
+    with `seed`)."""

@@ -316,16 +316,12 @@ class Translator:
         completes within the budget, the unit falls back to one chain of thought (so a unit is
         never left without a translation because the tree ran out of tokens).
         """
-        from dataclasses import replace
-
-        from marco_cli.search import SearchConfig, run_mcts
+        from marco_cli.search import run_mcts, search_config
         from marco_cli.translate.task import TranslationTask
 
-        config = self.options.search or SearchConfig(**SEARCH_DEFAULTS)
-        if config.seed is None and self.options.seed is not None:
-            config = replace(config, seed=self.options.seed)
+        config = self.options.search or search_config(SEARCH_DEFAULTS, seed=self.options.seed)
         path_tokens = job.thought_budget + job.out_budget + 16
-        config = replace(config, max_path_tokens=min(config.max_path_tokens, path_tokens))
+        config = search_config(base=config, max_tokens=min(config.max_tokens, path_tokens))
         task = TranslationTask(
             self.prompts.assistant_prefix_cot, self.prompts.reflection, self.prompts.thought_close
         )
