@@ -120,9 +120,9 @@ class FakeEngine:
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Patch model resolution, engine loading and solve(); returns the list of solve calls."""
+    import marco_cli.bench.runner as runner
     import marco_cli.cli.session as session
     import marco_cli.models as models
-    import marco_cli.reasoning as solve_module
     from marco_cli.models import ResolvedModel
 
     model_file = tmp_path / "fake.gguf"
@@ -146,7 +146,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
             raise ContextOverflowError("the question needs 9999 tokens; raise --ctx")
         return FakeResult(answer="The answer is 18." if "Janet" in question else "I think 5.")
 
-    monkeypatch.setattr(solve_module, "solve", fake_solve)
+    monkeypatch.setattr(runner, "solve", fake_solve)
     toy = tmp_path / "toy.tsv"
     toy.write_text("Janet has ducks.\t18\nA robe?\t3\nHouse?\t70,000\n", encoding="utf-8")
     return calls, state, toy

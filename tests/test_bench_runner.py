@@ -9,15 +9,8 @@ from typing import Any
 
 import pytest
 
+from marco_cli.bench import BenchOptions, ModelRef, parse_strategies, run_bench
 from marco_cli.bench.datasets import load_dataset
-from marco_cli.bench.runner import (
-    BenchOptions,
-    ModelRef,
-    StrategySpec,
-    parse_strategies,
-    run_bench,
-    solve_options_for,
-)
 from marco_cli.bench.store import ResultStore, read_records
 from marco_cli.errors import ContextOverflowError, UsageError
 from marco_cli.search import search_config
@@ -64,56 +57,6 @@ def dataset(tmp_path: Path):
     path = tmp_path / "toy.tsv"
     path.write_text("".join(f"Q{i}\t{i:,}\n" for i in (5, 1200, 7, 8)), encoding="utf-8")
     return load_dataset(str(path))
-
-
-# --- strategies ----------------------------------------------------------------------------------
-
-
-def test_parse_strategies() -> None:
-    specs = parse_strategies("cot, mcts-step-reflect,mcts-mini64-noreflect,mini32")
-    assert [s.name for s in specs] == ["cot", "mcts-step-reflect", "mcts-mini64", "mcts-mini32"]
-    assert [s.action for s in specs] == [None, "step", "mini-64", "mini-32"]
-    assert [s.name for s in parse_strategies("cot,mcts", reflect=True)] == [
-        "cot-reflect",
-        "mcts-step-reflect",
-    ]
-    assert [s.name for s in parse_strategies("cot-noreflect", reflect=True)] == ["cot"]
-    assert len(parse_strategies("cot,cot-noreflect")) == 1
-
-
-@pytest.mark.parametrize("text", ["beam", "", "mcts-mini16", "cot-reflected"])
-def test_unknown_strategies(text: str) -> None:
-    with pytest.raises(UsageError):
-        parse_strategies(text)
-
-
-def test_solve_options_for_cot_and_mcts() -> None:
-    chosen = search_config({"iterations": 2, "branch": None})
-    options = BenchOptions(seed=7, max_tokens=300, search=chosen)
-    cot = solve_options_for(StrategySpec("cot", True), options, sample=1)
-    assert (cot.strategy, cot.reflect, cot.seed, cot.max_tokens, cot.search) == (
-        "cot",
-        True,
-        8,
-        300,
-        None,
-    )
-    mcts = solve_options_for(StrategySpec("mcts-mini32", False), options, sample=0)
-    assert mcts.strategy == "mcts"
-    search = mcts.search
-    assert (search.action, search.reflect, search.iterations) == ("mini-32", False, 2)
-    assert mcts.search.seed == 7
-    # --max-tokens bounds each reasoning path; the whole search has no budget unless given.
-    assert (search.max_tokens, search.search_tokens) == (300, None)
-    budget = BenchOptions(max_tokens=300, search=search_config({"search_tokens": 900}))
-    assert solve_options_for(StrategySpec("mcts-step", False), budget).search.search_tokens == 900
-    default_branch = type(mcts.search)().branch
-    assert mcts.search.branch == default_branch  # None means "the search's default"
-
-
-def test_unknown_search_setting() -> None:
-    with pytest.raises(UsageError, match="beam_width"):
-        search_config({"beam_width": 3})
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -240,6 +183,27 @@ def test_resume_with_other_options_is_refused(dataset, tmp_path: Path) -> None:
     assert run(dataset, path, ScriptedSolve(), strategies="cot", resume=True, options=more).new == 4
     # ... and another strategy may be added to the same file.
     assert run(dataset, path, ScriptedSolve(), strategies="cot,mcts-step", resume=True).new == 4
+
+
+def test_a_file_written_before_the_budgets_were_renamed_resumes(dataset, tmp_path: Path) -> None:
+    """Records whose search says `max_path_tokens` (one path) and `max_tokens` (the whole
+    search) resume under today's names."""
+    path = tmp_path / "r.jsonl"
+    options = BenchOptions(max_tokens=64, search=search_config({"search_tokens": 500}))
+    run(dataset, path, ScriptedSolve(), strategies="mcts-step", options=options)
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        search = record["options"]["search"]
+        search["max_path_tokens"] = search.pop("max_tokens")
+        search["max_tokens"] = search.pop("search_tokens")
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    again = run(
+        dataset, path, ScriptedSolve(), strategies="mcts-step", resume=True, options=options
+    )
+    assert (again.new, again.skipped) == (0, 4)
+    other = BenchOptions(max_tokens=64, search=search_config({"search_tokens": 600}))
+    with pytest.raises(UsageError, match="search differ"):
+        run(dataset, path, ScriptedSolve(), strategies="mcts-step", resume=True, options=other)
 
 
 def test_resume_with_an_edited_dataset_is_refused(dataset, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ Everything the CLI does can be done from here:
 from __future__ import annotations
 
 from marco_cli.answers import answers_match, extract_answer, parse_number
+from marco_cli.bench.attempts import BenchOptions, ModelRef, plan_options, solve_options_for
 from marco_cli.bench.chrf import chrf_corpus, chrf_sentence
 from marco_cli.bench.datasets import (
     MGSM_LANGUAGES,
@@ -45,19 +46,8 @@ from marco_cli.bench.report import (
     rewards_table,
     summary_table,
 )
-from marco_cli.bench.runner import (
-    STRATEGY_BASES,
-    AttemptDone,
-    BenchOptions,
-    BenchOutcome,
-    ModelRef,
-    StrategySpec,
-    check_resume,
-    parse_strategies,
-    plan_options,
-    run_bench,
-    solve_options_for,
-)
+from marco_cli.bench.resume import check_resume
+from marco_cli.bench.runner import AttemptDone, BenchOutcome, run_bench
 from marco_cli.bench.stats import (
     Comparison,
     Paired,
@@ -75,6 +65,7 @@ from marco_cli.bench.store import (
     read_records,
     record_key,
 )
+from marco_cli.bench.strategies import STRATEGY_BASES, StrategySpec, parse_strategies
 
 __all__ = [
     "MGSM_LANGUAGES",

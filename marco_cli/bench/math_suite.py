@@ -20,21 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from marco_cli.bench.attempts import BenchOptions, ModelRef, plan_options
 from marco_cli.bench.datasets import Dataset, load_datasets, parse_ids
 from marco_cli.bench.report import TextTable, markdown_report, paired_table, summary_table
-from marco_cli.bench.runner import (
-    AttemptDone,
-    BenchOptions,
-    BenchOutcome,
-    ModelRef,
-    StrategySpec,
-    check_resume,
-    parse_strategies,
-    plan_options,
-    run_bench,
-)
+from marco_cli.bench.resume import check_resume
+from marco_cli.bench.runner import AttemptDone, BenchOutcome, run_bench
 from marco_cli.bench.stats import Summary, paired, summarize
 from marco_cli.bench.store import ResultStore, default_results_path
+from marco_cli.bench.strategies import StrategySpec, parse_strategies
 
 
 @dataclass(frozen=True)
