@@ -47,7 +47,7 @@ def texts(s: Scheduler, node) -> list[str]:
 def expand(s: Scheduler, parents: list) -> list:
     """One expansion of `parents` on its own (one batch); returns the new children that still
     need a rollout. The search itself interleaves this with rollouts in `_step`."""
-    planned = [(parent, s.expander.prepare(parent)) for parent in parents]
+    planned = [(parent, s.prepare(parent)) for parent in parents]
     planned = [(parent, wanted) for parent, wanted in planned if wanted > 0]
     if not planned:
         return []
@@ -203,6 +203,43 @@ def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled(
     visits_before = first.visits
     evaluate(s, new)
     assert first.visits == visits_before + 1  # only the new child's rollout is backed up
+
+
+def test_the_expander_returns_what_the_policy_keeps_and_the_scheduler_hands_it_on():
+    cut = Doc("b1.\n" + "x" * 200, 0.5)  # no answer before the path's token limit
+    eng = engine(A, cut, pick="index")
+    s = search(eng, branch=2, max_path_tokens=60)
+    returned = []
+    evaluate_path = s.expander.evaluate
+
+    def spy(node):
+        returned.append(evaluate_path(node))
+        return returned[-1]
+
+    s.expander.evaluate = spy
+    evaluate(s, expand(s, [s.tree.root]))
+    assert [e.completed for e in returned] == [True, False]
+    # the policy holds exactly the records the expander returned, the completed ones as
+    # candidates, and each reward was backed up once
+    assert all(kept is e.record for kept, e in zip(s.policy.rollouts, returned, strict=True))
+    assert s.policy.completed == [returned[0].record]
+    assert s.tree.root.visits == 2
+    # scoring a path again only returns its record: the policy is not written
+    again = evaluate_path(s.tree.children(s.tree.root)[0])
+    assert again.record == returned[0].record and len(s.policy.rollouts) == 2
+    assert s.tree.root.visits == 2
+
+    # preparing a leaf returns the child that took over its rollout; only the scheduler's
+    # `prepare` tells the policy, which then finds the rollout's record below that child
+    first = s.tree.children(s.tree.root)[0]
+    prepared = s.expander.prepare(first)
+    assert prepared.reused is s.tree.children(first)[0] and prepared.wanted == 1
+    assert s.policy.holder(first.id) == first.id
+    other = search(engine(A, cut, pick="index"), branch=2, max_path_tokens=60)
+    evaluate(other, expand(other, [other.tree.root]))
+    first = other.tree.children(other.tree.root)[0]
+    assert other.prepare(first) == 1
+    assert other.policy.holder(first.id) == other.tree.children(first)[0].id
 
 
 def test_a_closed_thought_gets_an_answer_child_and_a_reflection_child():

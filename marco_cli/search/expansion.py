@@ -27,11 +27,17 @@ yields an answer (`open_answer`).
 **Records** — every rollout that ends is recorded (`RolloutRecord`) with its path's reward and
 its answer as the task parses it; one whose answer closed, or whose turn ended with an answer,
 is *completed*, a candidate for the result.
+
+**What it hands back** — the expander grows the tree and sets its nodes, and nothing else: what
+the policy keeps it returns instead — `prepare` names the child that took over the leaf's
+rollout (`Prepared`), `evaluate` the rollout's record (`Evaluation`) — and the scheduler hands
+those to the policy (`UctPolicy.hand_over`, `UctPolicy.add_rollout`). It reads only how much room
+a path has left, through the `room` it is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from marco_cli.engine.base import Engine, Generation, Request, Sampling
@@ -41,7 +47,6 @@ from marco_cli.search.results import RolloutRecord
 from marco_cli.search.reward import PathSample, get_reward, token_confidence
 from marco_cli.search.task import Task
 from marco_cli.search.tree import Node, Rollout, Tree
-from marco_cli.search.uct import UctPolicy
 
 
 def child_seed(seed: int, node_id: int, index: int) -> int:
@@ -66,17 +71,43 @@ class Pending:
     """The segment's finish: "eos" means the rollout is already complete."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What `Expander.prepare` did to a leaf before any generation."""
+
+    reused: Node | None
+    """The child that took over the leaf's rollout (its first action), if one did."""
+    wanted: int
+    """Children still to sample."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A path that `Expander.evaluate` scored: its rollout's record."""
+
+    record: RolloutRecord
+    completed: bool
+    """Whether the rollout completed an answer: a candidate for the final choice."""
+
+
 class Expander:
-    """Adds children to the tree and records rollouts, for one search."""
+    """Adds children to the tree and scores rollouts, for one search; `room` says how many
+    tokens a path through a node may still add."""
 
     def __init__(
-        self, engine: Engine, task: Task, config: SearchConfig, policy: UctPolicy, seed: int
+        self,
+        engine: Engine,
+        task: Task,
+        config: SearchConfig,
+        tree: Tree,
+        room: Callable[[Node], int],
+        seed: int,
     ) -> None:
         self.engine = engine
         self.task = task
         self.config = config
-        self.policy = policy
-        self.tree: Tree = policy.tree
+        self.tree = tree
+        self.room = room
         self.seed = seed
         self.rule = action_rule(config.action, task.answer_markers, config.max_step_tokens)
         self.reward = get_reward(config.reward)
@@ -95,22 +126,23 @@ class Expander:
 
     # -- expansion --------------------------------------------------------------------------
 
-    def prepare(self, parent: Node) -> int:
+    def prepare(self, parent: Node) -> Prepared:
         """Children that need no generation — the first action of the parent's rollout, and a
         reflection when that action is the answer — then how many to sample."""
         rollout = parent.rollout
+        reused = None
         if rollout is not None and not rollout.budget_cut and not parent.rollout_used:
-            child = self.child_from_rollout(parent, rollout)
-            if child.kind == "answer":
+            reused = self.child_from_rollout(parent, rollout)
+            if reused.kind == "answer":
                 self._maybe_reflect(parent)
-        return max(0, self.config.branch - len(parent.children))
+        return Prepared(reused=reused, wanted=max(0, self.config.branch - len(parent.children)))
 
     def requests(self, parent: Node, wanted: int, share: int) -> list[Request]:
         """`wanted` actions from `parent`'s state, each at most `share` tokens: sampled, but
         the first greedy when no rollout gave `parent` its greedy child (the root, or a node
         whose rollout the search's budget cut)."""
         state = tuple(self.tree.state_tokens(parent.id))
-        cap = min(self.rule.max_tokens, self.policy.room(parent), share)
+        cap = min(self.rule.max_tokens, self.room(parent), share)
         greedy_first = not parent.rollout_used
         return [
             Request(
@@ -129,7 +161,7 @@ class Expander:
 
     def add_sampled(self, parent: Node, generations: list[Generation], share: int) -> list[Node]:
         """The children of `requests(parent, ..., share)`'s generations (repeats dropped)."""
-        room = self.policy.room(parent)
+        room = self.room(parent)
         at_path_end = min(self.rule.max_tokens, room, share) == room  # "length" = path full
         new = []
         for gen in generations:
@@ -206,7 +238,6 @@ class Expander:
                 child.answer = rollout.answer
         child.visits = 1
         child.value_sum = rollout.value
-        self.policy.hand_over(parent, child)
         return child
 
     def _maybe_reflect(self, parent: Node) -> None:
@@ -215,7 +246,7 @@ class Expander:
             or parent.kind == "answer"
             or parent.reflections >= self.config.max_reflections
             or any(self.tree.nodes[c].kind == "reflection" for c in parent.children)
-            or self.policy.room(parent) <= len(self.reflection_tokens)
+            or self.room(parent) <= len(self.reflection_tokens)
         ):
             return
         scores: list[float | None] = [None] * len(self.reflection_tokens)
@@ -234,7 +265,7 @@ class Expander:
         if text is None:
             text = self.engine.detokenize(tokens) if tokens else ""
         node = self.tree.add(parent, kind, tokens, scores, text)
-        if node.terminal is None and self.policy.room(node) <= 0 and kind != "answer":
+        if node.terminal is None and self.room(node) <= 0 and kind != "answer":
             node.terminal = "length"
         return node
 
@@ -258,7 +289,7 @@ class Expander:
         answer; else none (the path then ends as it is)."""
         if not self.answer_tokens:
             return []
-        if self.policy.room(node) - len(tokens) <= len(self.answer_tokens):
+        if self.room(node) - len(tokens) <= len(self.answer_tokens):
             return []
         generated = self.tree.generated_tokens(node.id) + tokens
         if not self.task.needs_answer(self.engine.detokenize(generated)):
@@ -309,8 +340,9 @@ class Expander:
         if not tokens and finish == "eos":
             node.terminal = "eos"  # the model ends its turn right here
 
-    def record(self, node: Node) -> float:
-        """Reward of the path through `node` (and its rollout); records the rollout."""
+    def evaluate(self, node: Node) -> Evaluation:
+        """The reward of the path through `node` (and its rollout) in the rollout's record;
+        the rollout keeps its value and answer (a node without one, its answer)."""
         tokens = self.tree.generated_tokens(node.id)
         scores = self.tree.path_scores(node.id)
         rollout = node.rollout if node.rollout is not None and not node.rollout_used else None
@@ -341,10 +373,7 @@ class Expander:
             text=text,
             confidences=tuple(scores),
         )
-        self.policy.rollouts.append(record)
-        if answer and (closed or ended):
-            self.policy.completed.append(record)
-        return value
+        return Evaluation(record=record, completed=bool(answer) and (closed or ended))
 
     def _set_answer(self, node: Node) -> None:
         text = self.engine.detokenize(self.tree.generated_tokens(node.id))

@@ -10,6 +10,10 @@ work on the next call. A leaf in flight carries a virtual loss and is not select
 it or its rollouts run (`uct.py`). `parallel=1` is the textbook one-iteration-at-a-time loop
 (rollouts still go in chunks; greedy results are the same).
 
+The phases hand each other values: the expander returns what the policy keeps (the child that
+took over a leaf's rollout, each ended rollout's record) and the loop passes it on
+(`prepare`, `_evaluate`); neither writes the other's state.
+
 Every rollout continues greedily to a terminal state: the task's answer closed (`rollout_stops`),
 the end of the model's turn, or the path's token limit. A turn that ends without an answer gets
 the task's `force_answer` and goes on (`Expander.open_answer`), as the chain of thought does.
@@ -105,7 +109,7 @@ class Scheduler:
             path_limit=answer_room(config.max_tokens, len(prompt_tokens), engine.n_ctx),
             max_depth=config.max_depth,
         )
-        self.expander = Expander(engine, task, config, self.policy, seed)
+        self.expander = Expander(engine, task, config, self.tree, self.policy.room, seed)
         # Auto: start iterations while fewer than BATCH_TARGET sequences are busy (at most
         # BATCH_TARGET iterations in flight); an explicit `parallel` fixes the count instead.
         self.parallel = config.parallel or BATCH_TARGET
@@ -180,7 +184,7 @@ class Scheduler:
             self.leaves_started += 1
             if policy.expandable(leaf):
                 flight = self._take_off(leaf)
-                wanted = self.expander.prepare(leaf)
+                wanted = self.prepare(leaf)
                 if wanted > 0:
                     planned.append((leaf, wanted))
                     flight.expanding = True
@@ -192,6 +196,14 @@ class Scheduler:
                 self.iterations_done += 1
                 self._emit("iteration")
         return planned
+
+    def prepare(self, leaf: Node) -> int:
+        """Give `leaf` the children that need no generation, and tell the policy which of them
+        took over the leaf's rollout; returns how many children to sample."""
+        prepared = self.expander.prepare(leaf)
+        if prepared.reused is not None:
+            self.policy.hand_over(leaf, prepared.reused)
+        return prepared.wanted
 
     def step(self, planned: list[tuple[Node, int]]) -> None:
         """ONE engine call: the sampled children of every planned expansion, plus the next
@@ -259,7 +271,7 @@ class Scheduler:
         """Begin the rollout of a new node, or settle it at once when it needs none."""
         pending = self.expander.take_pending(node)
         if node.terminal is not None or node.rollout is not None:
-            self.policy.backup(node, self.expander.record(node))
+            self._evaluate(node)
             return
         job = Job(node=node, flight=flight, tokens=pending.tokens, scores=pending.scores)
         if self.policy.room(node) - len(job.tokens) <= 0:  # no room: ends at its pending tokens
@@ -318,7 +330,12 @@ class Scheduler:
         self.expander.finish_rollout(
             job.node, job.tokens, job.scores, job.finish or "length", budget_cut=job.budget_cut
         )
-        self.policy.backup(job.node, self.expander.record(job.node))
+        self._evaluate(job.node)
+
+    def _evaluate(self, node: Node) -> None:
+        """Score the ended path through `node`; the policy keeps its record and backs it up."""
+        evaluation = self.expander.evaluate(node)
+        self.policy.add_rollout(node, evaluation.record, completed=evaluation.completed)
 
     # -- engine -----------------------------------------------------------------------------
 

@@ -9,6 +9,11 @@ Pure tree logic — no engine, no text:
   taken back when its last rollout ends (`land`), so that concurrent selections spread out.
 - **Back up** — a rollout's reward is added to the visit count and value sum of its node and
   the node's ancestors as soon as it ends.
+- **Rollout records** — the policy owns the list of every rollout that ended and of those that
+  completed an answer, since the final choice and early stopping are made from them. The
+  expander computes each record and the scheduler hands it in (`add_rollout`, which backs its
+  reward up at once); so too which child took over a rollout (`hand_over`). Nothing else writes
+  them.
 - **Final choice** among the completed rollouts: `select="reward"` returns the highest-reward
   one; `"visits"` follows the most-visited children and returns the best rollout at the deepest
   node of that chain that has one; `"vote"` returns the best rollout of the most frequent answer
@@ -59,11 +64,11 @@ class UctPolicy:
         """Most tokens after the prompt on one path."""
         self.max_depth = max_depth
         self.rollouts: list[RolloutRecord] = []
-        """Every rollout that ended (completed or not), in order."""
+        """Every rollout that ended (completed or not), in order (`add_rollout`)."""
         self.completed: list[RolloutRecord] = []
         """The rollouts that completed an answer: the candidates of the final choice."""
         self.moved: dict[int, int] = {}
-        """Node id -> the child that took over its rollout (see `holder`)."""
+        """Node id -> the child that took over its rollout (`hand_over`, `holder`)."""
 
     # -- where the tree can grow ------------------------------------------------------------
 
@@ -135,6 +140,14 @@ class UctPolicy:
             node.visits += 1
             node.value_sum += value
             node = self.tree.parent(node)
+
+    def add_rollout(self, node: Node, record: RolloutRecord, *, completed: bool) -> None:
+        """A rollout from `node` ended: keep its record (a candidate for the final choice when
+        it `completed` an answer) and back its reward up."""
+        self.rollouts.append(record)
+        if completed:
+            self.completed.append(record)
+        self.backup(node, record.reward)
 
     def hand_over(self, parent: Node, child: Node) -> None:
         """`parent`'s rollout now lives on in `child` (its first action became that child)."""
