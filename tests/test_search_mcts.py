@@ -208,7 +208,7 @@ def test_a_rollout_is_reused_as_a_child_and_only_k_minus_1_children_are_sampled(
 def test_the_expander_returns_what_the_policy_keeps_and_the_scheduler_hands_it_on():
     cut = Doc("b1.\n" + "x" * 200, 0.5)  # no answer before the path's token limit
     eng = engine(A, cut, pick="index")
-    s = search(eng, branch=2, max_path_tokens=60)
+    s = search(eng, branch=2, max_tokens=60)
     returned = []
     evaluate_path = s.expander.evaluate
 
@@ -235,7 +235,7 @@ def test_the_expander_returns_what_the_policy_keeps_and_the_scheduler_hands_it_o
     prepared = s.expander.prepare(first)
     assert prepared.reused is s.tree.children(first)[0] and prepared.wanted == 1
     assert s.policy.holder(first.id) == first.id
-    other = search(engine(A, cut, pick="index"), branch=2, max_path_tokens=60)
+    other = search(engine(A, cut, pick="index"), branch=2, max_tokens=60)
     evaluate(other, expand(other, [other.tree.root]))
     first = other.tree.children(other.tree.root)[0]
     assert other.prepare(first) == 1
