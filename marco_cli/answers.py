@@ -238,9 +238,9 @@ def extract_answer(text: str) -> str | None:
         return _canonical(numbers[-1][1])
     cn = [m.group(0) for m in _CN_NUMERAL.finditer(region)]
     for token in reversed(cn):
-        value = _chinese_numeral(token)
-        if value is not None:
-            return _canonical(value)
+        numeral = _chinese_numeral(token)
+        if numeral is not None:
+            return _canonical(numeral)
     return None
 
 

@@ -83,8 +83,7 @@ def _strategy_search(spec: StrategySpec, options: BenchOptions, seed: int) -> Se
 def solve_options_for(spec: StrategySpec, options: BenchOptions, sample: int = 0) -> SolveOptions:
     """The `SolveOptions` of one attempt."""
     return SolveOptions(
-        # sc's chains are chains of thought, each with cot's options but sampled.
-        strategy="cot" if spec.chains else spec.strategy,
+        strategy=spec.solve_strategy,
         max_tokens=options.max_tokens,
         temperature=sc_temperature(options.temperature) if spec.chains else options.temperature,
         top_p=options.top_p,

@@ -103,7 +103,7 @@ def chrf_corpus(
             total[i][0] += h
             total[i][1] += r
             total[i][2] += m
-    return _score([tuple(t) for t in total], beta)
+    return _score([(h, r, m) for h, r, m in total], beta)
 
 
 def chrf_signature(references: Sequence[str | Sequence[str]], *, order: int = CHAR_ORDER) -> str:

@@ -107,14 +107,20 @@ def _mgsm_file(lang: str) -> Path:
     local = (
         f"pass --dataset PATH to a local copy of {filename} (or set {MGSM_DIR_ENV} to its folder)"
     )
-    kwargs = {
-        "repo_id": MGSM_REPO,
-        "filename": filename,
-        "repo_type": "dataset",
-        "cache_dir": hf_cache_dir(),
-    }
+
+    def download(local_only: bool = False) -> Path:
+        return Path(
+            hf_hub_download(
+                MGSM_REPO,
+                filename,
+                repo_type="dataset",
+                cache_dir=hf_cache_dir(),
+                local_files_only=local_only,
+            )
+        )
+
     try:
-        return Path(hf_hub_download(**kwargs, local_files_only=True))
+        return download(local_only=True)
     except Exception:  # not cached: LocalEntryNotFoundError and friends
         pass
     if hf_offline():
@@ -125,7 +131,7 @@ def _mgsm_file(lang: str) -> Path:
     try:
         check_reachable(f"mgsm-{lang}: huggingface.co cannot be reached to download {filename}")
         with quiet_hub():
-            return Path(hf_hub_download(**kwargs))
+            return download()
     except HubUnreachable as exc:
         raise MarcoError(f"{exc.message}; {local}") from None
     except Exception as exc:  # the network boundary: one line instead of a traceback

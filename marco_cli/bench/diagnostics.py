@@ -304,7 +304,10 @@ def diagnose(records: Iterable[dict[str, Any]]) -> list[SearchDiagnostics]:
         known: dict[str, int] = Counter()
         ranking = _Ranking()
         vote_only = reward_only = 0
-        completed, cut, forced, distinct = [], [], [], []
+        completed: list[int] = []
+        cut: list[int] = []
+        forced: list[float] = []
+        distinct: list[int] = []
         oracle = no_answer = 0
         stops: Counter[str] = Counter()
         for r in group:

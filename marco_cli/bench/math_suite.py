@@ -28,6 +28,7 @@ from marco_cli.bench.runner import AttemptDone, BenchOutcome, run_bench
 from marco_cli.bench.stats import Summary, paired, summarize
 from marco_cli.bench.store import ResultStore, default_results_path
 from marco_cli.bench.strategies import StrategySpec, parse_strategies
+from marco_cli.prompts import SolvePrompts
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class MathSuite:
     datasets: list[Dataset]
     strategies: list[StrategySpec]
     options: BenchOptions
-    prompts: dict[str, Any]
+    prompts: SolvePrompts
     model: ModelRef
     store: ResultStore
 
@@ -111,7 +112,7 @@ def prepare_math_suite(
     datasets: Sequence[str],
     strategies: str,
     options: BenchOptions,
-    prompts: dict[str, Any],
+    prompts: SolvePrompts,
     model: Callable[[], ModelRef],
     *,
     selection: Selection = Selection(),

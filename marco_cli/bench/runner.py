@@ -108,9 +108,10 @@ def run_bench(
             for spec in strategies:
                 for sample in range(options.samples):
                     key = (ds.name, problem.id, spec.name, sample)
-                    if store.done(key):
+                    record = store.get(key)
+                    if record is not None and store.done(key):
                         outcome.skipped += 1
-                        tally[spec].add(store.get(key), True, on_progress)
+                        tally[spec].add(record, True, on_progress)
 
         def attempts(
             problem: Problem, lane: Engine, ds: Dataset = ds

@@ -34,6 +34,7 @@ from typing import Any
 from marco_cli.bench.report import TextTable
 from marco_cli.bench.search_speed import DEFAULT_SEARCH, StepClock, StepTimes
 from marco_cli.engine.base import Request, Sampling
+from marco_cli.prompts import SolvePrompts
 from marco_cli.search import SearchConfig, search_config
 
 __all__ = ["BATCH_SIZES", "SpeedSuiteResult", "peak_rss_mib", "run_speed_suite", "speed_table"]
@@ -149,7 +150,7 @@ def batched_decode(
 
 def run_speed_suite(
     engine: Any,
-    prompts: dict[str, Any],
+    prompts: SolvePrompts,
     *,
     question: str | None = None,
     decode_tokens: int | None = None,

@@ -23,9 +23,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marco_cli.errors import MarcoError, UsageError
+
+if TYPE_CHECKING:  # filelock loads when a results file is opened
+    from filelock import BaseFileLock
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -134,7 +137,7 @@ class ResultStore:
         self.records: dict[Key, dict[str, Any]] = {}
         self.repaired = False
         self._fd: int | None = None
-        self._lock = None
+        self._lock: BaseFileLock | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> ResultStore:

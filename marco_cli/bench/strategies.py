@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from marco_cli.errors import UsageError
+from marco_cli.reasoning import Strategy
 
-STRATEGY_BASES: dict[str, tuple[str, str | None]] = {
+STRATEGY_BASES: dict[str, tuple[Strategy, str | None]] = {
     "cot": ("cot", None),
     "mcts-step": ("mcts", "step"),
     "mcts-mini64": ("mcts", "mini-64"),
@@ -44,6 +45,11 @@ class StrategySpec:
     @property
     def strategy(self) -> str:
         return "sc" if self.chains else STRATEGY_BASES[self.base][0]
+
+    @property
+    def solve_strategy(self) -> Strategy:
+        """What `solve()` runs for one attempt: sc's chains are chains of thought."""
+        return "cot" if self.chains else STRATEGY_BASES[self.base][0]
 
     @property
     def action(self) -> str | None:

@@ -37,6 +37,7 @@ from marco_cli.bench.chrf import chrf_corpus, chrf_sentence, chrf_signature
 from marco_cli.bench.report import TextTable
 from marco_cli.bench.stats import mcnemar_exact
 from marco_cli.errors import UsageError
+from marco_cli.prompts import TranslatePrompts
 
 __all__ = [
     "TranslationItem",
@@ -216,7 +217,7 @@ class VariantResult:
 def run_translate_suite(
     engine: Any,
     items: Sequence[TranslationItem],
-    prompts: dict[str, Any],
+    prompts: TranslatePrompts,
     *,
     src: Any,
     tgt: Any,

@@ -137,7 +137,7 @@ def _assemble_demo(
                 f"({format_size(entry.size)} needed); free some space or set MARCO_CACHE_DIR"
             )
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        tmp: Path | None = Path(tmp_name)
+        tmp: Path | None = Path(tmp_name)  # None once it is the target
         try:
             digest = hashlib.sha256()
             with (
@@ -158,8 +158,8 @@ def _assemble_demo(
                     f"{_label(entry)} assembled from its packages has sha256 {got}, expected "
                     f"{entry.sha256}; {_reinstall(entry)}"
                 )
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
             tmp = None
             remember_sha256(target, got)
         finally:

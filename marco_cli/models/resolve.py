@@ -18,6 +18,7 @@ from marco_cli.models.spec import (
     CachedFile,
     ModelInfo,
     ModelSpec,
+    ModelStatus,
     RegistryEntry,
     ResolvedModel,
 )
@@ -237,6 +238,7 @@ def list_models() -> list[ModelInfo]:
         if not entry.listed:
             continue
         path: Path | None
+        status: ModelStatus
         if entry.source == "hf":
             spec = parse_model_name(alias)
             path = hub.hf_cached_path(spec)

@@ -12,6 +12,9 @@ from typing import Any, Literal
 Source = Literal["path", "hf", "demo"]
 
 
+ModelStatus = Literal["cached", "not cached", "ready", "installed", "not installed"]
+
+
 @dataclass(frozen=True)
 class RegistryEntry:
     """One alias of `models.yaml`, variants expanded (`marco-o1:q8_0` is an entry of its own)."""
@@ -124,7 +127,7 @@ class ModelInfo:
     source: Literal["hf", "demo"]
     size: int
     size_exact: bool
-    status: Literal["cached", "not cached", "ready", "installed", "not installed"]
+    status: ModelStatus
     path: Path | None
     origin: str
     quant: str | None = None

@@ -116,7 +116,7 @@ class Node:
         """The node as JSON; `full=False` leaves out token ids, scores and the rollout (what a
         live display needs, cheaply)."""
         confidence = self.confidence
-        data = {
+        data: dict[str, Any] = {
             "id": self.id,
             "parent": self.parent,
             "kind": self.kind,

@@ -351,7 +351,7 @@ def options_for(command: str) -> dict[str, Setting]:
     return {s.name: s for s in SCHEMA if command in s.commands}
 
 
-_NOT_KEYS = {
+_NOT_KEYS: dict[tuple[str | None, str], str] = {
     ("bench", "strategy"): "bench names strategy and action together in --strategies "
     "(e.g. cot,mcts-mini32)",
     ("bench", "action"): "bench names strategy and action together in --strategies "

@@ -66,9 +66,9 @@ class BenchProgress:
 
     def __call__(self, event: AttemptDone) -> None:
         self.add(event.dataset, event.strategy, event.total)
-        self._progress.update(
-            self._tasks[(event.dataset, event.strategy)], completed=event.done, **_fields(event)
-        )
+        task = self._tasks[(event.dataset, event.strategy)]
+        f = _fields(event)
+        self._progress.update(task, completed=event.done, acc=f["acc"], tps=f["tps"], eta=f["eta"])
 
 
 class PeriodicProgress:
