@@ -268,8 +268,11 @@ def prereg_section() -> list[str]:
     out += _provenance(PREREG, records)
     out += [
         f"- re-render: `marco bench report {PREREG.file} --choice {PREREG_CHOICE} --diagnostics`",
-        "- deviations from the pre-registration: none (the run read the same MGSM-zh file through "
-        "an absolute path; its sha256 is in every record)",
+        "- deviations from the pre-registration: none in what it fixes. The run read the same "
+        "MGSM-zh file through an absolute path at first (its sha256 is in every record). Problems "
+        "61–96 ran on the code of `8d42878`; from 97 on, the run resumed on `f919de5`, whose "
+        "engine samples a whole decode step at once, with outputs pinned bit for bit to the "
+        "earlier row-by-row sampling (tests/test_engine_seeded.py)",
         "",
         f"`{vote}` is `{PREREG_SEARCH}`'s own searches answered by the answer their majority vote "
         "took (`search.choices`), so it costs no tokens beyond the search's.",
