@@ -48,14 +48,14 @@ def solve(
     flags: CommandFlags,
 ) -> Outcome:
     """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
+    settings = flags.resolve()
+    if save_tree is not None and settings["strategy"] == "mcts":
+        _check_tree_file(save_tree)  # before the imports below, which take a while
     from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.reasoning import SolveOptions
     from marco_cli.reasoning import solve as run_solve
     from marco_cli.ui.stream import ThoughtStream
 
-    settings = flags.resolve()
-    if save_tree is not None and settings["strategy"] == "mcts":
-        _check_tree_file(save_tree)
     text = read_text_argument(question)
     if "\0" in text:
         # llama.cpp reads the prompt as a C string, which would end at the NUL unseen.
