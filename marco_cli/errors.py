@@ -1,10 +1,14 @@
-"""Errors that end a command with one clear line on stderr and a meaningful exit code.
+"""Errors that end a command with one clear line on stderr and a meaningful exit code, and the
+outcomes a command returns when it ends without one.
 
 Library code raises these; the CLI's single handler prints `message` and exits with
-`exit_code`. Nothing here knows about the terminal.
+`exit_code`, or exits with the code of a returned `Outcome`. Nothing here knows about the
+terminal.
 """
 
 from __future__ import annotations
+
+import enum
 
 
 class ExitCode:
@@ -16,6 +20,20 @@ class ExitCode:
     PARTIAL = 4
     """Some units of a batch job (translate, bench) failed; the rest was written."""
     INTERRUPTED = 130
+
+
+class Outcome(enum.Enum):
+    """How a command that ran to its end went, when it did not fail outright: a command returns
+    one, having said on stderr what it needs to, and the CLI's handler turns it into its exit
+    code (`ExitCode` of the same name)."""
+
+    OK = "ok"
+    INCOMPLETE = "incomplete"
+    """The answer written is partial (see `ExitCode.INCOMPLETE`)."""
+    PARTIAL = "partial"
+    """Some units failed; the rest was written."""
+    INTERRUPTED = "interrupted"
+    """Stopped by Ctrl-C (or SIGTERM in bench); what was finished has been written."""
 
 
 class MarcoError(Exception):

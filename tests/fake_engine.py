@@ -171,6 +171,12 @@ class FakeEngine:
     def close(self) -> None:
         self.closed = True
 
+    def __enter__(self) -> FakeEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def _common(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))

@@ -161,3 +161,93 @@ def test_the_rules_catch_an_upward_import(tmp_path: Path) -> None:
     found = _imports("marco_cli.search.x", source, {"marco_cli.cli", "marco_cli.bench.store"})
     assert found == {"marco_cli.cli", "marco_cli.bench.store"}
     assert _layer("marco_cli.cli") > _layer("marco_cli.search.x")
+
+
+COMMANDS = sorted((PACKAGE / "cli").glob("*_command.py"))
+EXITING = {"ExitCode", "typer.Exit", "sys.exit", "SystemExit"}
+OPENERS = {"open_engine", "open_lanes"}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """`a.b.c` of a name or attribute chain, None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _exits(tree: ast.AST) -> list[int]:
+    """Lines that name an exit code or exit by themselves (imports of them included)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            names = {alias.name for alias in node.names}
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        else:
+            names = {_dotted(node)}
+        if names & EXITING:
+            lines.append(node.lineno)  # type: ignore[attr-defined]
+    return sorted(set(lines))
+
+
+def _unmanaged_opens(tree: ast.AST) -> list[int]:
+    """Lines that open an engine other than as a `with` item or into an ExitStack."""
+    managed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With):
+            managed.update(id(item.context_expr) for item in node.items)
+        elif isinstance(node, ast.Call) and (_dotted(node.func) or "").endswith(".enter_context"):
+            managed.update(id(arg) for arg in node.args)
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and _dotted(node.func) in OPENERS and id(node) not in managed
+    ]
+
+
+def test_commands_leave_exit_codes_to_the_cli() -> None:
+    """Only `cli/__init__.py` turns errors and the `Outcome` a command returns into an exit
+    code: a command names no `ExitCode` and does not exit by itself."""
+    found = [
+        f"{path.name}:{line}"
+        for path in COMMANDS
+        for line in _exits(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert not found, "exit codes decided in a command: " + ", ".join(found)
+
+
+def test_commands_open_engines_with_with() -> None:
+    """Every engine a command opens is closed however the command ends: `open_engine` and
+    `open_lanes` are only called as a `with` item or into an ExitStack."""
+    trees = {path.name: ast.parse(path.read_text(encoding="utf-8")) for path in COMMANDS}
+    opened = [
+        node
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and _dotted(node.func) in OPENERS
+    ]
+    assert len(opened) >= 5  # solve (2), translate, bench (lanes, math, speed, translate)
+    found = [f"{name}:{line}" for name, tree in trees.items() for line in _unmanaged_opens(tree)]
+    assert not found, "engines opened outside a with: " + ", ".join(found)
+
+
+def test_the_command_rules_catch_an_exit_and_an_unmanaged_engine() -> None:
+    """The checkers themselves, on the code these rules replaced."""
+    exiting = ast.parse(
+        "from marco_cli.errors import ExitCode\n"
+        "def run():\n"
+        "    raise typer.Exit(1)\n"
+        "def fail():\n"
+        "    sys.exit(2)\n"
+    )
+    assert _exits(exiting) == [1, 3, 5]
+    opening = ast.parse(
+        "engine = open_engine(settings)\n"
+        "with open_engine(settings) as engine:\n"
+        "    pass\n"
+        "served = stack.enter_context(open_lanes(settings, 2))\n"
+        "lanes = open_lanes(settings, 2)\n"
+    )
+    assert _unmanaged_opens(opening) == [1, 5]

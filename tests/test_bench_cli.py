@@ -116,6 +116,12 @@ class FakeEngine:
     def close(self) -> None:
         pass
 
+    def __enter__(self) -> FakeEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

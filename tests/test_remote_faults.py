@@ -44,6 +44,17 @@ def test_nothing_listening_on_the_port(capsys) -> None:
     assert f"cannot reach the server at {url}" in line and "nothing listening" in line
 
 
+def test_bench_checks_its_strategies_before_it_reaches_the_servers(capsys, tmp_path) -> None:
+    """The servers' engines are opened once the data and strategies are checked: a bad one is
+    a usage error, though nothing listens at the server's address."""
+    url = f"http://127.0.0.1:{free_port()}"
+    toy = tmp_path / "toy.tsv"
+    toy.write_text("What is 1+1?\t2\n", encoding="utf-8")
+    args = ("bench", "--server", url, "--concurrency", "2", "-d", str(toy), "-s", "mcts-nope")
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "mcts-nope" in error_line(err)
+
+
 def test_a_url_that_is_not_a_completion_server(capsys) -> None:
     with Stub({}) as stub:
         code, _, err = run(capsys, "solve", "--server", stub.url + "/nope", "hi")

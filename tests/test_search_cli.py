@@ -151,7 +151,37 @@ def test_save_tree_into_a_missing_folder_fails_before_searching(monkeypatch, cap
     engines = use_fake(monkeypatch, GOOD)
     code, out, err = run(capsys, "--save-tree", str(tmp_path / "no" / "t.json"), "What is 1?")
     assert code == 2 and "folder does not exist" in " ".join(err.split())
-    assert engines[0].closed and engines[0].calls == []
+    assert not engines
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder", "read-only folder"])
+def test_a_save_tree_file_that_cannot_be_written_fails_before_a_model_is_resolved(
+    monkeypatch, capsys, tmp_path: Path, where: str
+) -> None:
+    """The real `open_engine`, with model resolution (which may mean a 4.7 GB download)
+    recorded: a --save-tree that could not be written is refused before it is reached."""
+    import os
+
+    if where == "read-only folder":
+        if os.geteuid() == 0:
+            pytest.skip("root may write into a read-only folder")
+        (tmp_path / "ro").mkdir(mode=0o500)
+    target = {
+        "missing folder": tmp_path / "no" / "t.json",
+        "a folder": tmp_path,
+        "read-only folder": tmp_path / "ro" / "t.json",
+    }[where]
+    resolved: list[str] = []
+
+    def resolve_model(name: str, **kwargs: object):
+        resolved.append(name)
+        raise AssertionError(f"resolved the model {name} before checking --save-tree")
+
+    monkeypatch.setattr(marco_cli.cli.session, "resolve_model", resolve_model)
+    code, out, err = run(capsys, "--model", "marco-o1", "--save-tree", str(target), "What is 1?")
+    assert (code, out, resolved) == (2, "", [])
+    [line] = err.splitlines()
+    assert line.startswith(f"marco: error: cannot save the tree to {target}")
 
 
 @pytest.mark.parametrize("command", ["solve", "translate", "bench"])

@@ -129,6 +129,12 @@ class TranslateFake:
     def close(self) -> None:
         self.closed = True
 
+    def __enter__(self) -> TranslateFake:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def default(source: str) -> str:
     """The fake's translation of a source it has no answer for (no Chinese in it)."""

@@ -1,7 +1,8 @@
 """The `marco` command line: parses options and calls library functions.
 
 Each command lives in its own module and registers itself on `app`. `main()` is the single
-place where errors become one line on stderr and an exit code (see `marco_cli.errors.ExitCode`).
+place where errors and the outcomes commands return become an exit code (see
+`marco_cli.errors.ExitCode`): a command never exits by itself.
 Set MARCO_DEBUG=1 to see tracebacks instead.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 import typer
 
 from marco_cli import __version__
-from marco_cli.errors import ExitCode, MarcoError
+from marco_cli.errors import ExitCode, MarcoError, Outcome
 
 app = typer.Typer(
     name="marco",
@@ -147,6 +148,14 @@ def _command_path(argv: list[str]) -> str:
     return " ".join(path)
 
 
+EXIT_CODES = {
+    Outcome.OK: ExitCode.OK,
+    Outcome.INCOMPLETE: ExitCode.INCOMPLETE,
+    Outcome.PARTIAL: ExitCode.PARTIAL,
+    Outcome.INTERRUPTED: ExitCode.INTERRUPTED,
+}
+"""The exit code of each outcome a command returns (a command that returns None went well)."""
+
 BROKEN_PIPE_EXIT = 128 + 13
 """The exit status of a process killed by SIGPIPE, which `set -o pipefail` and PIPESTATUS
 report for `cat big | head -1` too: marco exits with it when its reader goes away."""
@@ -198,4 +207,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(ExitCode.USAGE)
         error_line(exc.format_message())  # type: ignore[attr-defined]
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-    sys.exit(result if isinstance(result, int) else ExitCode.OK)
+    sys.exit(_exit_code(result))
+
+
+def _exit_code(result: object) -> int:
+    """The exit code of what the command line returned: a command's `Outcome`, or the code of
+    an exit Typer made itself (`--version`, or 130 for a Ctrl-C it caught), which it returns
+    as an int when it does not exit on its own (standalone_mode=False)."""
+    if isinstance(result, Outcome):
+        return EXIT_CODES[result]
+    return result if isinstance(result, int) else ExitCode.OK

@@ -17,7 +17,7 @@ import typer
 
 from marco_cli.cli import app
 from marco_cli.cli.options import CommandFlags, choice_type, plain, shared_option, takes_settings
-from marco_cli.errors import ExitCode, Interrupted, UsageError
+from marco_cli.errors import Interrupted, Outcome, UsageError
 from marco_cli.settings import Settings
 from marco_cli.ui.console import note, stderr_console, write_result
 
@@ -108,10 +108,10 @@ def bench(
     report: ReportOpt = None,
     *,
     flags: CommandFlags,
-) -> None:
+) -> Outcome | None:
     """Run strategies over a benchmark and print the summary table (see `marco bench report`)."""
     if context.invoked_subcommand is not None:
-        return
+        return None
     from marco_cli.cli.search_settings import chosen_search
     from marco_cli.search import search_config
 
@@ -124,9 +124,9 @@ def bench(
         chosen = chosen_search(settings, only_flags=True)
         search = search_config(chosen, _speed_strategy(strategies), base=SPEED_SEARCH)
         _speed(settings=settings, search=search, report=report)
-        return
+        return Outcome.OK
     if suite == "translate":
-        _translate(
+        return _translate(
             settings=settings,
             datasets=dataset,
             strategies=strategies,
@@ -136,8 +136,7 @@ def bench(
             resume=resume,
             report=report,
         )
-        return
-    code = _math(
+    return _math(
         settings=settings,
         datasets=dataset or ["mgsm-en"],
         strategies=strategies or DEFAULT_STRATEGIES,
@@ -150,8 +149,6 @@ def bench(
         report=report,
         command=_command_line(),
     )
-    if code:
-        raise typer.Exit(code)
 
 
 @bench_app.command("report")
@@ -357,10 +354,11 @@ def _math(
     resume: bool,
     report: Path | None,
     command: str,
-) -> int:
+) -> Outcome:
     from marco_cli.bench import BenchOptions, ModelRef, paired
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, open_lanes, solve_prompts
+    from marco_cli.engine.base import Engine
     from marco_cli.models import ResolvedModel, model_sha256, resolve_model
     from marco_cli.ui.bench_progress import BenchProgress, PeriodicProgress, PlainProgress
     from marco_cli.ui.model_progress import console_reporter
@@ -380,12 +378,16 @@ def _math(
     concurrency = settings["concurrency"]
     if concurrency > 1 and not settings.get("server"):
         raise UsageError("--concurrency needs --server: a local model runs one problem at a time")
-    # On a server there is no model file here: the served model's name and the server's
-    # address stand for it (no sha256: a server does not publish one).
-    served = open_lanes(settings, concurrency) if settings.get("server") else []
+    # The engines of the run, opened once `prepare_math_suite` has checked the options and
+    # the data (which is when it asks for `model_ref`), and closed on the way out.
+    engines = contextlib.ExitStack()
+    served: list[Engine] = []
 
     def model_ref() -> ModelRef:
-        if served:
+        # On a server there is no model file here: the served model's name and the server's
+        # address stand for it (no sha256: a server does not publish one).
+        if settings.get("server"):
+            served.extend(engines.enter_context(open_lanes(settings, concurrency)))
             return ModelRef(served[0].model_name, settings["server"], "")
         model = resolved()
         return ModelRef(model.name, str(model.path), model_sha256(model))
@@ -401,19 +403,20 @@ def _math(
         search=search,
         match_tokens=match_tokens,
     )
-    suite = prepare_math_suite(
-        datasets,
-        strategies,
-        options,
-        solve_prompts(settings),
-        model_ref,
-        selection=selection,
-        reflect=bool(settings.get("reflect")),
-        results=out,
-        resume=resume,
-        on_note=note,
-    )
-    try:
+    with engines:
+        suite = prepare_math_suite(
+            datasets,
+            strategies,
+            options,
+            solve_prompts(settings),
+            model_ref,
+            selection=selection,
+            reflect=bool(settings.get("reflect")),
+            results=out,
+            resume=resume,
+            on_note=note,
+        )
+        engines.callback(suite.close)
         if not json_out:
             console.print(f"results: {suite.path}", markup=False, highlight=False)
         progress: Any = None
@@ -426,7 +429,7 @@ def _math(
             progress = PlainProgress(console)
         elif not settings.get("quiet"):
             progress = PeriodicProgress(console)
-        engine = served[0] if served else open_engine(settings, resolved())
+        engine = served[0] if served else engines.enter_context(open_engine(settings, resolved()))
         backend = getattr(engine, "backend", "")
         try:
             with contextlib.ExitStack() as stack:
@@ -439,12 +442,7 @@ def _math(
                 f"interrupted; {len(suite.store)} records are safe in {suite.path}: run the "
                 "same command with --resume to continue"
             )
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
-        finally:
-            for lane in [engine, *served[1:]]:
-                lane.close()
-    finally:
-        suite.close()
+            return Outcome.INTERRUPTED
 
     summaries = suite.summaries(outcome)
     if report is not None:
@@ -472,8 +470,8 @@ def _math(
             f'{errors} attempts failed (see "error" in {suite.path}); they count as wrong and '
             "are retried by --resume"
         )
-        return ExitCode.PARTIAL
-    return ExitCode.OK
+        return Outcome.PARTIAL
+    return Outcome.OK
 
 
 def _speed(*, settings: Settings, search: SearchConfig, report: Path | None) -> None:
@@ -483,8 +481,7 @@ def _speed(*, settings: Settings, search: SearchConfig, report: Path | None) -> 
 
     prompts = solve_prompts(settings)
     console = stderr_console()
-    engine = open_engine(settings)
-    try:
+    with open_engine(settings) as engine:
         result = run_speed_suite(
             engine,
             prompts,
@@ -496,8 +493,6 @@ def _speed(*, settings: Settings, search: SearchConfig, report: Path | None) -> 
             if console.is_terminal
             else None,
         )
-    finally:
-        engine.close()
     table = speed_table(result)
     if report is not None:
         _write_report(report, render_markdown(table))
@@ -517,7 +512,7 @@ def _translate(
     out: Path | None,
     resume: bool,
     report: Path | None,
-) -> None:
+) -> Outcome:
     from marco_cli import __version__
     from marco_cli.bench import ResultStore, parse_ids, render_markdown, select_problems
     from marco_cli.bench.translate_suite import (
@@ -555,36 +550,33 @@ def _translate(
     console = stderr_console()
     # With --out, each line's record is kept as it is done (and --resume skips those).
     store = ResultStore(out, resume=resume).open() if out is not None else None
-    engine = None
     try:
-        engine = open_engine(settings)
-        results = run_translate_suite(
-            engine,
-            items,
-            prompts,
-            src=source_language,
-            tgt=target_language,
-            strategies=names,
-            glossary_modes=modes,
-            max_tokens=settings["max_tokens"],
-            temperature=settings["temperature"],
-            seed=settings["seed"] if settings.get("seed") is not None else 0,
-            search=search,
-            on_variant=(lambda name: console.print(f"translating: {name}", markup=False))
-            if console.is_terminal
-            else None,
-            store=store,
-            dataset=Path(datasets[0]).name,
-            stamp={"model": engine.model_name, "marco": __version__},
-        )
+        with open_engine(settings) as engine:
+            results = run_translate_suite(
+                engine,
+                items,
+                prompts,
+                src=source_language,
+                tgt=target_language,
+                strategies=names,
+                glossary_modes=modes,
+                max_tokens=settings["max_tokens"],
+                temperature=settings["temperature"],
+                seed=settings["seed"] if settings.get("seed") is not None else 0,
+                search=search,
+                on_variant=(lambda name: console.print(f"translating: {name}", markup=False))
+                if console.is_terminal
+                else None,
+                store=store,
+                dataset=Path(datasets[0]).name,
+                stamp={"model": engine.model_name, "marco": __version__},
+            )
     except KeyboardInterrupt:
         if store is None:
             raise
         note(f"interrupted; the lines done are safe in {out}: rerun with --resume to continue")
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
+        return Outcome.INTERRUPTED
     finally:
-        if engine is not None:
-            engine.close()
         if store is not None:
             store.close()
     tables = [translate_table(results, title=f"translate: {Path(datasets[0]).name}")]
@@ -595,3 +587,4 @@ def _translate(
         write_result(json.dumps([r.to_json() for r in results], ensure_ascii=False))
     else:
         _print_tables(tables)
+    return Outcome.OK

@@ -3,7 +3,8 @@ spinner on a terminal while it loads."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 from marco_cli.engine.base import Engine
@@ -35,9 +36,10 @@ def _prompts_dir(settings: Settings) -> Path | None:
 
 
 def open_engine(settings: Settings, resolved: ResolvedModel | None = None) -> Engine:
-    """The engine of a command: the server at `settings["server"]` when one is set (no local
-    model is resolved or loaded), else the local model, `resolved` or `settings["model"]`
-    resolved now (downloading or assembling it if needed, with notes and progress on stderr)."""
+    """The engine of a command, to open with `with` once every argument is checked: the server
+    at `settings["server"]` when one is set (no local model is resolved or loaded), else the
+    local model, `resolved` or `settings["model"]` resolved now (downloading or assembling it if
+    needed, with notes and progress on stderr)."""
     if settings.get("server"):
         return _open_remote(settings, servers(settings)[0])
     verbose = bool(settings.get("verbose"))
@@ -70,18 +72,16 @@ def servers(settings: Settings) -> list[str]:
     return [url.strip() for url in str(settings["server"]).split(",") if url.strip()]
 
 
-def open_lanes(settings: Settings, concurrency: int) -> list[Engine]:
-    """One engine per problem in flight on the servers, taken in turn (at least one each)."""
+@contextmanager
+def open_lanes(settings: Settings, concurrency: int) -> Iterator[list[Engine]]:
+    """One engine per problem in flight on the servers, taken in turn (at least one each), all
+    closed on the way out (those already open too, when opening one fails)."""
     urls = servers(settings)
-    engines: list[Engine] = []
-    try:
-        for lane in range(max(concurrency, len(urls))):
-            engines.append(_open_remote(settings, urls[lane % len(urls)]))
-    except BaseException:
-        for engine in engines:
-            engine.close()
-        raise
-    return engines
+    with ExitStack() as lanes:
+        yield [
+            lanes.enter_context(_open_remote(settings, urls[lane % len(urls)]))
+            for lane in range(max(concurrency, len(urls)))
+        ]
 
 
 def _open_remote(settings: Settings, url: str) -> Engine:

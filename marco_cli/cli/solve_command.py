@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,11 +12,12 @@ import typer
 from marco_cli.cli import app
 from marco_cli.cli.input import read_text_argument
 from marco_cli.cli.options import CommandFlags, takes_settings
-from marco_cli.errors import ExitCode, Interrupted, MarcoError, UsageError
+from marco_cli.errors import Interrupted, MarcoError, Outcome, UsageError
 from marco_cli.ui.console import stderr_console, terminal_safe, write_result
 
 if TYPE_CHECKING:
     from marco_cli.prompts import SolvePrompts
+    from marco_cli.settings import Settings
 
 
 @app.command()
@@ -44,14 +46,16 @@ def solve(
     ] = None,
     *,
     flags: CommandFlags,
-) -> None:
+) -> Outcome:
     """Answer a question, thinking step by step (cot) or searching over reasoning paths (mcts)."""
+    settings = flags.resolve()
+    if save_tree is not None and settings["strategy"] == "mcts":
+        _check_tree_file(save_tree)  # before the imports below, which take a while
     from marco_cli.cli.session import open_engine, solve_prompts
     from marco_cli.reasoning import SolveOptions
     from marco_cli.reasoning import solve as run_solve
     from marco_cli.ui.stream import ThoughtStream
 
-    settings = flags.resolve()
     text = read_text_argument(question)
     if "\0" in text:
         # llama.cpp reads the prompt as a C string, which would end at the NUL unseen.
@@ -74,8 +78,8 @@ def solve(
 
         # A --temperature on the command line also sets the children's sampling temperature.
         search = command_search(settings, temperature=settings.flag("temperature"))
-        _run_search(
-            open_engine(settings),
+        return _run_search(
+            settings,
             text,
             replace(options, search=search),
             prompts,
@@ -84,22 +88,20 @@ def solve(
             save_tree=save_tree,
             quiet=bool(settings.get("quiet")),
         )
-        return
     console = stderr_console()
     stream = None
     if console.is_terminal and not hide_thought:
         stream = ThoughtStream(console, prompts.reflection)
-    engine = open_engine(settings)
-    try:
-        result = run_solve(engine, text, options, prompts, on_text=stream)
-    except Interrupted as exc:
-        if stream is None and exc.partial:
-            console.print(terminal_safe(exc.partial), markup=False)
-        raise
-    finally:
-        if stream is not None:
-            stream.close()
-        engine.close()
+    with open_engine(settings) as engine:
+        try:
+            result = run_solve(engine, text, options, prompts, on_text=stream)
+        except Interrupted as exc:
+            if stream is None and exc.partial:
+                console.print(terminal_safe(exc.partial), markup=False)
+            raise
+        finally:
+            if stream is not None:
+                stream.close()
 
     if json_out:
         write_result(json.dumps(result.to_json(), ensure_ascii=False))
@@ -112,11 +114,23 @@ def solve(
             "the --max-tokens budget); the answer above is partial",
             markup=False,
         )
-        raise typer.Exit(ExitCode.INCOMPLETE)
+        return Outcome.INCOMPLETE
+    return Outcome.OK
+
+
+def _check_tree_file(path: Path) -> None:
+    """Refuse a --save-tree file that could not be written, before a model is opened (it may
+    first have to be downloaded) and the search runs."""
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot save the tree to {path}: its folder does not exist")
+    if path.is_dir():
+        raise UsageError(f"cannot save the tree to {path}: it is a folder; name a file in it")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise UsageError(f"cannot save the tree to {path}: permission denied")
 
 
 def _run_search(
-    engine: Any,
+    settings: Settings,
     question: str,
     options: Any,
     prompts: SolvePrompts,
@@ -125,34 +139,32 @@ def _run_search(
     tree: bool | None,
     save_tree: Path | None,
     quiet: bool,
-) -> None:
+) -> Outcome:
     """Run the search with the live tree on a terminal (elsewhere a progress line every 10 s
-    unless `quiet`), write the answer, save the tree, and exit 130 when interrupted or 3 when
-    no rollout completed."""
+    unless `quiet`), write the answer and save the tree; the outcome is INTERRUPTED when
+    interrupted, INCOMPLETE when no rollout completed."""
+    from marco_cli.cli.session import open_engine
     from marco_cli.reasoning import solve as run_solve
     from marco_cli.ui.live_tree import LiveTree, print_tree
     from marco_cli.ui.progress_lines import ProgressLines, search_line
 
     console = stderr_console()
-    if save_tree is not None and not save_tree.parent.is_dir():
-        engine.close()
-        raise UsageError(f"cannot save the tree to {save_tree}: its folder does not exist")
-    live = LiveTree(console, keep=tree is not False) if console.is_terminal else None
-    on_event: Any = live
-    if live is None and not quiet:
-        lines = ProgressLines(console)
+    with open_engine(settings) as engine:
+        live = LiveTree(console, keep=tree is not False) if console.is_terminal else None
+        on_event: Any = live
+        if live is None and not quiet:
+            lines = ProgressLines(console)
 
-        def on_event(event: Any) -> None:
-            lines(lambda: search_line(event))
+            def on_event(event: Any) -> None:
+                lines(lambda: search_line(event))
 
-    try:
-        if live is not None:
-            live.start()
-        result = run_solve(engine, question, options, prompts, on_event=on_event)
-    finally:
-        if live is not None:
-            live.stop()
-        engine.close()
+        try:
+            if live is not None:
+                live.start()
+            result = run_solve(engine, question, options, prompts, on_event=on_event)
+        finally:
+            if live is not None:
+                live.stop()
     searched = result.search_result
     if save_tree is not None:
         # The question rides along so `marco show --html` can put it above the tree.
@@ -177,9 +189,10 @@ def _run_search(
     elif interrupted:
         console.print("marco: interrupted; the answer above is the best found so far", markup=False)
     if interrupted:
-        raise typer.Exit(ExitCode.INTERRUPTED)
+        return Outcome.INTERRUPTED
     if not result.complete:
-        raise typer.Exit(ExitCode.INCOMPLETE)
+        return Outcome.INCOMPLETE
+    return Outcome.OK
 
 
 def _save(path: Path, document: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ import typer
 from marco_cli.cli import app
 from marco_cli.cli.input import read_stdin_bytes, stdin_stream
 from marco_cli.cli.options import CommandFlags, takes_settings
-from marco_cli.errors import ExitCode, UsageError
+from marco_cli.errors import Outcome, UsageError
 from marco_cli.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def translate(
     ] = None,
     *,
     flags: CommandFlags,
-) -> None:
+) -> Outcome:
     """Translate text, slang and idioms by meaning, keeping one output line per input line.
 
     \b
@@ -112,7 +112,7 @@ def translate(
             break
         _write_blank(chunk, input_, json_out, source, target)
     if not first:
-        return
+        return Outcome.OK
 
     if source is None:
         from marco_cli.languages import detect_language
@@ -127,7 +127,7 @@ def translate(
 
         glossary_obj = build_glossary(source.code if source else None, files)
     prompts = translate_prompts(settings)
-    _run(
+    return _run(
         settings,
         _Input(itertools.chain([first], input_.chunks), input_.render_unit, input_.pending),
         prompts,
@@ -247,7 +247,7 @@ def _run(
     batch: int | None,
     search: Any,
     json_out: bool,
-) -> None:
+) -> Outcome:
     from marco_cli.cli.session import open_engine
     from marco_cli.translate import TranslateOptions, Translator
     from marco_cli.ui.console import stderr_console
@@ -265,54 +265,54 @@ def _run(
         search=search,
     )
     console = stderr_console()
-    engine = open_engine(settings)
     pending = input_.pending
     failed: list[int] = []
     written = translated = 0
     progress = None
     live_tree = None
-    try:
-        translator = Translator(engine, prompts, options, glossary)
-        if strategy == "mcts" and pending == 1 and console.is_terminal:
-            from marco_cli.ui.live_tree import LiveTree
+    with open_engine(settings) as engine:
+        try:
+            translator = Translator(engine, prompts, options, glossary)
+            if strategy == "mcts" and pending == 1 and console.is_terminal:
+                from marco_cli.ui.live_tree import LiveTree
 
-            live_tree = LiveTree(console, keep=False)
-            live_tree.start()
-        elif console.is_terminal and not sys.stdout.isatty() and pending != 1:
-            progress = _Progress(console, engine, pending)
-        results = translator.translate_stream(
-            input_.chunks, on_event=live_tree if live_tree is not None else None
-        )
-        for result in results:
-            if not result.ok:
-                failed.append(result.line)
-                _note(f"{_lines(result)}: not translated: {result.error}")
-            # Each unit is one write and a flush: a reader sees it at once, and a killed run
-            # leaves whole lines (whole JSON records) behind, never part of one.
-            if json_out:
-                _write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-            else:
-                _write(input_.render_unit(result.index, result.translation))
-            written += 1
-            if result.source.strip():
-                translated += 1
-                if progress is not None:
-                    progress.advance()
-    except KeyboardInterrupt:
-        _stop(progress, live_tree)
-        progress = live_tree = None
-        _note(f"interrupted; {written} units written")
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
-    finally:
-        _stop(progress, live_tree)
-        engine.close()
+                live_tree = LiveTree(console, keep=False)
+                live_tree.start()
+            elif console.is_terminal and not sys.stdout.isatty() and pending != 1:
+                progress = _Progress(console, engine, pending)
+            results = translator.translate_stream(
+                input_.chunks, on_event=live_tree if live_tree is not None else None
+            )
+            for result in results:
+                if not result.ok:
+                    failed.append(result.line)
+                    _note(f"{_lines(result)}: not translated: {result.error}")
+                # Each unit is one write and a flush: a reader sees it at once, and a killed run
+                # leaves whole lines (whole JSON records) behind, never part of one.
+                if json_out:
+                    _write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+                else:
+                    _write(input_.render_unit(result.index, result.translation))
+                written += 1
+                if result.source.strip():
+                    translated += 1
+                    if progress is not None:
+                        progress.advance()
+        except KeyboardInterrupt:
+            _stop(progress, live_tree)
+            progress = live_tree = None
+            _note(f"interrupted; {written} units written")
+            return Outcome.INTERRUPTED
+        finally:
+            _stop(progress, live_tree)
     if failed:
         lines = ", ".join(str(n) for n in failed[:10]) + (" ..." if len(failed) > 10 else "")
         _note(
             f"{len(failed)} of {translated} units failed (line {lines}); "
             "their output lines are empty"
         )
-        raise typer.Exit(ExitCode.PARTIAL)
+        return Outcome.PARTIAL
+    return Outcome.OK
 
 
 def _stop(progress: Any, live_tree: Any) -> None:

@@ -149,6 +149,12 @@ class Engine(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Engine:
+        """`with engine:` closes it on the way out, however the block ends."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
 
 def find_stop(text: str, stops: Sequence[str]) -> tuple[int, str] | None:
     """Earliest stop string in `text`, ignoring leading whitespace; (index, stop) or None.
