@@ -9,6 +9,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal, overload
 
 from marco_cli.errors import UsageError
 from marco_cli.text import is_han
@@ -111,7 +112,15 @@ class Language:
 
 def language(code: str) -> Language:
     """The Language of a valid code (no checks beyond a KeyError for unknown ones)."""
-    return parse_language(code, "language")  # type: ignore[return-value]
+    return parse_language(code, "language")
+
+
+@overload
+def parse_language(value: str, flag: str, *, allow_auto: Literal[False] = False) -> Language: ...
+
+
+@overload
+def parse_language(value: str, flag: str, *, allow_auto: bool) -> Language | None: ...
 
 
 def parse_language(value: str, flag: str, *, allow_auto: bool = False) -> Language | None:

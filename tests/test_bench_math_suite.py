@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from marco_cli.bench import BenchOptions, ModelRef, read_records
-from marco_cli.bench.math_suite import Selection, prepare_math_suite
+from marco_cli.bench.datasets import Selection
+from marco_cli.bench.math_suite import prepare_math_suite
 from marco_cli.errors import UsageError
 from marco_cli.prompts import load_solve_prompts
 from marco_cli.search import search_config
@@ -34,6 +35,7 @@ def test_a_run_records_every_attempt_and_reports_it(tiny_engine, tmp_path: Path)
         lambda: MODEL,
         selection=Selection(ids="1,3"),
         results=results,
+        command="marco bench",
         on_note=notes.append,
     )
     try:
@@ -42,7 +44,12 @@ def test_a_run_records_every_attempt_and_reports_it(tiny_engine, tmp_path: Path)
     finally:
         suite.close()
     assert outcome.new == 8 and len(read_records(results)) == 8
-    assert "| toy | cot | 2 |" in suite.markdown(outcome, command="marco bench")
+    assert "| toy | cot | 2 |" in suite.markdown(outcome)
+    # The shape every suite shares: what the command shows, writes and exits with.
+    shown = suite.report(outcome)
+    assert shown.markdown == suite.markdown(outcome) and "marco bench" in shown.markdown
+    assert shown.json["new"] == 8 and shown.failed == 0
+    assert [t.title for t in shown.tables] == [t.title for t in suite.tables(outcome)]
     assert notes and "identical (greedy)" in notes[0]  # two greedy cot samples are one
 
 

@@ -9,7 +9,8 @@ import pytest
 from fake_engine import Doc, FakeEngine
 
 from marco_cli.bench import BenchOptions, ModelRef, parse_strategies, read_records
-from marco_cli.bench.math_suite import Selection, prepare_math_suite
+from marco_cli.bench.datasets import Selection
+from marco_cli.bench.math_suite import prepare_math_suite
 from marco_cli.bench.self_consistency import (
     MAX_CHAINS,
     SC_TEMPERATURE,

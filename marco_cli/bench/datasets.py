@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from marco_cli.errors import MarcoError, UsageError
 
@@ -241,14 +242,35 @@ def parse_ids(text: str | Iterable[str] | None) -> list[str] | None:
     return ids
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which problems of each data set: ids (1-based rows, e.g. "1,4,10-20"), offset, limit."""
+
+    ids: str | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
+EVERY_PROBLEM = Selection()
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=HasId)
+
+
 def select_problems(
-    problems: Sequence[Problem],
+    problems: Sequence[Item],
     *,
     ids: Sequence[str] | None = None,
     offset: int = 0,
     limit: int | None = None,
-) -> list[Problem]:
-    """Problems with the given ids (in the given order), then skip `offset`, keep `limit`."""
+) -> list[Item]:
+    """Problems (or translation lines) with the given ids (in the given order), then skip
+    `offset`, keep `limit`."""
     if offset < 0 or (limit is not None and limit < 0):
         raise UsageError("--offset and --limit must not be negative")
     chosen = list(problems)

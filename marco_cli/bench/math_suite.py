@@ -18,26 +18,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from marco_cli.bench.attempts import BenchOptions, ModelRef, plan_options
-from marco_cli.bench.datasets import Dataset, load_datasets, parse_ids
+from marco_cli.bench.datasets import (
+    EVERY_PROBLEM,
+    Dataset,
+    Selection,
+    load_datasets,
+    parse_ids,
+)
 from marco_cli.bench.report import TextTable, markdown_report, paired_table, summary_table
 from marco_cli.bench.resume import check_resume
 from marco_cli.bench.runner import AttemptDone, BenchOutcome, run_bench
 from marco_cli.bench.stats import Summary, paired, summarize
 from marco_cli.bench.store import ResultStore, default_results_path
 from marco_cli.bench.strategies import StrategySpec, parse_strategies
+from marco_cli.bench.suite import SuiteReport
+from marco_cli.engine.base import Engine
 from marco_cli.prompts import SolvePrompts
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which problems of each data set: ids (1-based rows, e.g. "1,4,10-20"), offset, limit."""
-
-    ids: str | None = None
-    offset: int = 0
-    limit: int | None = None
 
 
 @dataclass
@@ -50,6 +48,10 @@ class MathSuite:
     prompts: SolvePrompts
     model: ModelRef
     store: ResultStore
+    command: str = ""
+    """The command line the Markdown report names."""
+    backend: str = ""
+    """The engine's backend, once the suite has run."""
 
     @property
     def path(self) -> Path:
@@ -61,12 +63,14 @@ class MathSuite:
 
     def run(
         self,
-        engine: Any,
-        on_progress: Callable[[AttemptDone], None] | None = None,
-        lanes: Sequence[Any] = (),
+        engine: Engine,
+        *,
+        lanes: Sequence[Engine] = (),
+        on_event: Callable[[AttemptDone], None] | None = None,
     ) -> BenchOutcome:
         """Run every attempt the results file does not hold yet (with `lanes`, more engines:
         one problem in flight on each, see `run_bench`)."""
+        self.backend = engine.backend
         return run_bench(
             engine,
             self.datasets,
@@ -75,7 +79,7 @@ class MathSuite:
             options=self.options,
             prompts=self.prompts,
             model=self.model,
-            on_progress=on_progress,
+            on_progress=on_event,
             lanes=lanes,
         )
 
@@ -91,7 +95,7 @@ class MathSuite:
             tables.append(paired_table(pairs))
         return tables
 
-    def markdown(self, outcome: BenchOutcome, *, backend: str = "", command: str = "") -> str:
+    def markdown(self, outcome: BenchOutcome) -> str:
         """The report: the tables with the model, data, options and command behind it."""
         return markdown_report(
             self.tables(outcome),
@@ -100,8 +104,34 @@ class MathSuite:
             options=self.options,
             strategies=self.strategies,
             results=self.path,
-            backend=backend,
-            command=command,
+            backend=self.backend,
+            command=self.command,
+        )
+
+    def report(self, outcome: BenchOutcome) -> SuiteReport:
+        failed = sum(1 for r in outcome.records if r.get("error"))
+        data = {
+            "results": str(self.path),
+            "model": self.model.to_json(),
+            "new": outcome.new,
+            "resumed": outcome.skipped,
+            "errors": outcome.errors,
+            "summary": [s.to_json() for s in self.summaries(outcome)],
+            "paired": [p.to_json() for p in paired(outcome.records)],
+        }
+        return SuiteReport(
+            self.tables(outcome),
+            data,
+            self.markdown(outcome),
+            failed,
+            f'{failed} attempts failed (see "error" in {self.path}); they count as wrong and '
+            "are retried by --resume",
+        )
+
+    def interrupted_note(self) -> str:
+        return (
+            f"{len(self.store)} records are safe in {self.path}: run the same command with "
+            "--resume to continue"
         )
 
     def close(self) -> None:
@@ -115,17 +145,18 @@ def prepare_math_suite(
     prompts: SolvePrompts,
     model: Callable[[], ModelRef],
     *,
-    selection: Selection = Selection(),
+    selection: Selection = EVERY_PROBLEM,
     reflect: bool = False,
     results: Path | None = None,
     resume: bool = False,
+    command: str = "",
     on_note: Callable[[str], None] | None = None,
 ) -> MathSuite:
     """Load and check everything for a run (see the module docstring). `model` names the
     model once the options are checked (finding it may mean a download). `reflect` is the
     reflection of strategies named without -reflect/-noreflect; `results` defaults to a file
     named for the model and data sets in the user data folder; `on_note` hears advice and
-    repairs (a dropped truncated record)."""
+    repairs (a dropped truncated record); `command` is the command line the report names."""
     note = on_note or (lambda _message: None)
     loaded = load_datasets(
         list(datasets),
@@ -150,4 +181,4 @@ def prepare_math_suite(
     except BaseException:
         store.close()
         raise
-    return MathSuite(loaded, specs, options, prompts, ref, store)
+    return MathSuite(loaded, specs, options, prompts, ref, store, command)

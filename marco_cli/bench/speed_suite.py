@@ -31,13 +31,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from marco_cli.bench.report import TextTable
-from marco_cli.bench.search_speed import DEFAULT_SEARCH, StepClock, StepTimes
-from marco_cli.engine.base import Request, Sampling
+from marco_cli.bench.report import TextTable, render_markdown
+from marco_cli.bench.search_speed import DEFAULT_SEARCH, SpeedReport, StepClock, StepTimes
+from marco_cli.bench.suite import SuiteReport
+from marco_cli.engine.base import Engine, Request, Sampling
 from marco_cli.prompts import SolvePrompts
 from marco_cli.search import SearchConfig, search_config
 
-__all__ = ["BATCH_SIZES", "SpeedSuiteResult", "peak_rss_mib", "run_speed_suite", "speed_table"]
+__all__ = [
+    "BATCH_SIZES",
+    "SpeedSuite",
+    "SpeedSuiteResult",
+    "peak_rss_mib",
+    "run_speed_suite",
+    "speed_table",
+]
 
 BATCH_SIZES = (2, 4, 8)
 DEFAULT_DECODE_TOKENS = 256
@@ -90,7 +98,7 @@ class SpeedSuiteResult:
     """1 sequence first, then BATCH_SIZES; all measured by `batched_decode`."""
     decode_prompt_tokens: int
     """The decode rows' prompt (DECODE_PROMPT in the chat template), in this model's tokens."""
-    search: Any
+    search: SpeedReport
     """The `search_speed.SpeedReport` of the single decode and the search."""
     peak_rss_mib: float
     notes: list[str] = field(default_factory=list)
@@ -121,14 +129,14 @@ class SpeedSuiteResult:
         }
 
 
-def _first_token(engine: Any, prompt: Sequence[int]) -> tuple[float, int]:
+def _first_token(engine: Engine, prompt: Sequence[int]) -> tuple[float, int]:
     start = time.perf_counter()
     gen = engine.generate(Request(prompt=tuple(prompt), max_tokens=1))
     return time.perf_counter() - start, gen.prompt_evaluated
 
 
 def batched_decode(
-    engine: Any, prompt: Sequence[int], sequences: int, tokens: int, seed: int = 0
+    engine: Engine, prompt: Sequence[int], sequences: int, tokens: int, seed: int = 0
 ) -> DecodeRun:
     """`sequences` sampled continuations of the (cached) prompt in one batch: total tokens/s."""
     engine.generate(Request(prompt=tuple(prompt), max_tokens=1))  # make sure it is cached
@@ -149,7 +157,7 @@ def batched_decode(
 
 
 def run_speed_suite(
-    engine: Any,
+    engine: Engine,
     prompts: SolvePrompts,
     *,
     question: str | None = None,
@@ -202,6 +210,45 @@ def run_speed_suite(
         peak_rss_mib=peak_rss_mib(),
         notes=notes,
     )
+
+
+@dataclass
+class SpeedSuite:
+    """The speed suite in `bench/suite.py`'s shape: nothing to prepare or close."""
+
+    prompts: SolvePrompts
+    decode_tokens: int | None = None
+    seed: int = 0
+    search: SearchConfig = SPEED_SEARCH
+    system: str = "zh"
+
+    def run(
+        self,
+        engine: Engine,
+        *,
+        lanes: Sequence[Engine] = (),
+        on_event: Callable[[str], None] | None = None,
+    ) -> SpeedSuiteResult:
+        """Every measurement on `engine` (`lanes` are not used: speed is one engine's)."""
+        return run_speed_suite(
+            engine,
+            self.prompts,
+            decode_tokens=self.decode_tokens,
+            seed=self.seed,
+            search=self.search,
+            system=self.system,
+            on_step=None if on_event is None else lambda step: on_event(f"measuring: {step}"),
+        )
+
+    def report(self, result: SpeedSuiteResult) -> SuiteReport:
+        table = speed_table(result)
+        return SuiteReport([table], result.to_json(), render_markdown(table))
+
+    def interrupted_note(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite speed") -> TextTable:
@@ -281,7 +328,7 @@ def speed_table(result: SpeedSuiteResult, title: str = "marco bench --suite spee
     return TextTable(title, [*headers, "details"], rows, ["l", "r", "r", "r", "r", "l"], notes)
 
 
-def _search_host(report: Any) -> str:
+def _search_host(report: SpeedReport) -> str:
     """How much of the search's host time was the engine's own (the rest is the search's)."""
     times = report.search_times
     if times is None or times.host_seconds <= 0:

@@ -33,13 +33,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marco_cli import __version__
 from marco_cli.bench.chrf import chrf_corpus, chrf_sentence, chrf_signature
-from marco_cli.bench.report import TextTable
+from marco_cli.bench.datasets import Selection, parse_ids, select_problems
+from marco_cli.bench.report import TextTable, render_markdown
 from marco_cli.bench.stats import mcnemar_exact
+from marco_cli.bench.store import ResultStore
+from marco_cli.bench.suite import SuiteReport
+from marco_cli.engine.base import Engine
 from marco_cli.errors import UsageError
+from marco_cli.languages import Language, detect_language, parse_language
 from marco_cli.prompts import TranslatePrompts
+from marco_cli.search import SearchConfig
 
 __all__ = [
+    "TranslateSuite",
     "TranslationItem",
     "VariantResult",
     "glossary_pairs_table",
@@ -214,22 +222,138 @@ class VariantResult:
         }
 
 
+@dataclass
+class TranslateSuite:
+    """A prepared translation run (`bench/suite.py`'s shape): the lines, the languages, the
+    variants, and with `store` the results file it keeps each line's record in."""
+
+    dataset: Path
+    items: list[TranslationItem]
+    prompts: TranslatePrompts
+    src: Language | None
+    tgt: Language
+    strategies: list[str]
+    glossary_modes: tuple[bool, ...]
+    max_tokens: int
+    temperature: float
+    seed: int
+    search: SearchConfig | None
+    store: ResultStore | None
+
+    @classmethod
+    def prepare(
+        cls,
+        datasets: Sequence[str],
+        prompts: TranslatePrompts,
+        *,
+        selection: Selection,
+        src: str,
+        tgt: str,
+        strategies: str | None,
+        glossary: bool | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        search: SearchConfig | None,
+        results: Path | None = None,
+        resume: bool = False,
+    ) -> TranslateSuite:
+        """Read and check everything before a model loads: one data set, the selection, the
+        languages (`src` may be auto: guessed from the lines), the strategies; then open the
+        results file when there is one. `glossary` None runs both with and without it."""
+        if len(datasets) != 1:
+            raise UsageError(
+                "--suite translate needs one --dataset FILE.tsv "
+                "(source<TAB>reference(s)[<TAB>must<TAB>must-not<TAB>terms])"
+            )
+        items = select_problems(
+            read_translation_set(datasets[0]),
+            ids=parse_ids(selection.ids),
+            offset=selection.offset,
+            limit=selection.limit,
+        )
+        if not items:
+            raise UsageError("the selection (--ids/--offset/--limit) holds no lines")
+        source = parse_language(src, "--src", allow_auto=True)
+        if source is None:
+            source = detect_language("\n".join(item.source for item in items))
+        target = parse_language(tgt, "--tgt")
+        names = [s.strip() for s in (strategies or "direct,cot").split(",") if s.strip()]
+        modes = (False, True) if glossary is None else (glossary,)
+        store = ResultStore(results, resume=resume).open() if results is not None else None
+        return cls(
+            Path(datasets[0]),
+            items,
+            prompts,
+            source,
+            target,
+            names,
+            modes,
+            max_tokens,
+            temperature,
+            seed,
+            search if "mcts" in names else None,
+            store,
+        )
+
+    def run(
+        self,
+        engine: Engine,
+        *,
+        lanes: Sequence[Engine] = (),
+        on_event: Callable[[str], None] | None = None,
+    ) -> list[VariantResult]:
+        """Every variant on every line (`lanes` are not used: one engine runs it)."""
+        return run_translate_suite(
+            engine,
+            self.items,
+            self.prompts,
+            src=self.src,
+            tgt=self.tgt,
+            strategies=self.strategies,
+            glossary_modes=self.glossary_modes,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+            search=self.search,
+            on_variant=None if on_event is None else lambda name: on_event(f"translating: {name}"),
+            store=self.store,
+            dataset=self.dataset.name,
+            stamp={"model": engine.model_name, "marco": __version__},
+        )
+
+    def report(self, results: list[VariantResult]) -> SuiteReport:
+        tables = [translate_table(results, title=f"translate: {self.dataset.name}")]
+        tables += [t for t in [glossary_pairs_table(results)] if t is not None]
+        markdown = "\n".join(render_markdown(t) for t in tables)
+        return SuiteReport(tables, [r.to_json() for r in results], markdown)
+
+    def interrupted_note(self) -> str | None:
+        if self.store is None:
+            return None
+        return f"the lines done are safe in {self.store.path}: rerun with --resume to continue"
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
 def run_translate_suite(
-    engine: Any,
+    engine: Engine,
     items: Sequence[TranslationItem],
     prompts: TranslatePrompts,
     *,
-    src: Any,
-    tgt: Any,
+    src: Language | None,
+    tgt: Language,
     strategies: Sequence[str] = ("direct", "cot"),
     glossary_modes: Sequence[bool] = (False, True),
     max_tokens: int = 1024,
     temperature: float = 0.0,
     seed: int | None = 0,
-    search: Any = None,
+    search: SearchConfig | None = None,
     glossary_files: Sequence[str | Path] = (),
     on_variant: Callable[[str], None] | None = None,
-    store: Any = None,
+    store: ResultStore | None = None,
     dataset: str = "",
     stamp: dict[str, Any] | None = None,
 ) -> list[VariantResult]:
@@ -257,8 +381,10 @@ def run_translate_suite(
             records: dict[str, dict[str, Any]] = {}
             if store is not None:
                 for item in items:
-                    if store.done((dataset, item.id, variant, 0)):
-                        records[item.id] = store.get((dataset, item.id, variant, 0))
+                    key = (dataset, item.id, variant, 0)
+                    kept = store.get(key)
+                    if kept is not None and store.done(key):
+                        records[item.id] = kept
             todo = [item for item in items if item.id not in records]
             if on_variant is not None:
                 on_variant(f"{strategy} {'+' if use_glossary else '-'}glossary")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +22,10 @@ from marco_cli.settings import Settings
 from marco_cli.ui.console import note, stderr_console, write_result
 
 if TYPE_CHECKING:  # imported when a command runs, so that `marco --help` stays quick
+    from marco_cli.bench import AttemptDone
+    from marco_cli.bench.datasets import Selection
+    from marco_cli.bench.suite import Event, Result, Suite
+    from marco_cli.engine.base import Engine
     from marco_cli.search import SearchConfig
 
 bench_app = typer.Typer(
@@ -35,7 +39,7 @@ app.add_typer(bench_app, name="bench")
 SUITES = ("math", "speed", "translate")
 DEFAULT_STRATEGIES = "cot,mcts-step"
 
-JsonOpt = shared_option("json", "bench")
+JsonOpt = Annotated[bool | None, shared_option("json", "bench")]
 
 ReportOpt = Annotated[
     Path | None, typer.Option("--report", help="Also write the table(s) as Markdown to FILE.md.")
@@ -112,43 +116,59 @@ def bench(
     """Run strategies over a benchmark and print the summary table (see `marco bench report`)."""
     if context.invoked_subcommand is not None:
         return None
-    from marco_cli.cli.search_settings import chosen_search
+    from marco_cli.bench.datasets import Selection
+    from marco_cli.bench.speed_suite import SPEED_SEARCH, SpeedSuite
+    from marco_cli.bench.translate_suite import TranslateSuite
+    from marco_cli.cli.search_settings import chosen_search, command_search
+    from marco_cli.cli.session import solve_prompts, translate_prompts
     from marco_cli.search import search_config
 
     settings = flags.resolve()
     suite = plain(suite)
-    if suite == "speed":
-        from marco_cli.bench.speed_suite import SPEED_SEARCH
-
-        # Only flags change the speed suite's own search (branch 4, mini-32, ...).
-        chosen = chosen_search(settings, only_flags=True)
-        search = search_config(chosen, _speed_strategy(strategies), base=SPEED_SEARCH)
-        _speed(settings=settings, search=search, report=report)
-        return Outcome.OK
-    if suite == "translate":
-        return _translate(
+    seed = settings["seed"] if settings.get("seed") is not None else 0
+    selection = Selection(ids=ids, offset=offset, limit=limit)
+    if suite == "math":
+        search = search_config(chosen_search(settings), max_tokens=settings["max_tokens"])
+        return _math(
             settings=settings,
-            datasets=dataset,
-            strategies=strategies,
-            selection=_selection(ids, offset, limit),
-            glossary=glossary,
+            datasets=dataset or ["mgsm-en"],
+            strategies=strategies or DEFAULT_STRATEGIES,
+            selection=selection,
+            samples=samples,
+            match_tokens=match_tokens,
+            search=search,
             out=out,
             resume=resume,
             report=report,
         )
-    return _math(
-        settings=settings,
-        datasets=dataset or ["mgsm-en"],
-        strategies=strategies or DEFAULT_STRATEGIES,
-        selection=_selection(ids, offset, limit),
-        samples=samples,
-        match_tokens=match_tokens,
-        search=search_config(chosen_search(settings), max_tokens=settings["max_tokens"]),
-        out=out,
+    if suite == "speed":
+        # Only flags change the speed suite's own search (branch 4, mini-32, ...).
+        chosen = chosen_search(settings, only_flags=True)
+        speed = SpeedSuite(
+            solve_prompts(settings),
+            decode_tokens=settings.flag("max_tokens"),
+            seed=seed,
+            search=search_config(chosen, _speed_strategy(strategies), base=SPEED_SEARCH),
+            system=settings["system"],
+        )
+        return _run_on_one_engine(settings, speed, report)
+    translate = TranslateSuite.prepare(
+        dataset or [],
+        translate_prompts(settings),
+        selection=selection,
+        src=settings["src"],
+        tgt=settings["tgt"],
+        strategies=strategies,
+        glossary=glossary,
+        max_tokens=settings["max_tokens"],
+        temperature=settings["temperature"],
+        seed=seed,
+        # The translation search, as `marco translate` runs it, with the user's on top.
+        search=command_search(settings, "translate"),
+        results=out,
         resume=resume,
-        report=report,
-        command=_command_line(),
     )
+    return _run_on_one_engine(settings, translate, report)
 
 
 @bench_app.command("report")
@@ -335,30 +355,22 @@ def _write_report(path: Path, text: str) -> None:
     stderr_console().print(f"report written to {path}", markup=False)
 
 
-def _selection(ids: str | None, offset: int, limit: int | None) -> Any:
-    from marco_cli.bench.math_suite import Selection
-
-    return Selection(ids=ids, offset=offset, limit=limit)
-
-
 def _math(
     *,
     settings: Settings,
     datasets: list[str],
     strategies: str,
-    selection: Any,
+    selection: Selection,
     samples: int,
     match_tokens: bool,
     search: SearchConfig,
     out: Path | None,
     resume: bool,
     report: Path | None,
-    command: str,
 ) -> Outcome:
-    from marco_cli.bench import BenchOptions, ModelRef, paired
+    from marco_cli.bench import BenchOptions, ModelRef
     from marco_cli.bench.math_suite import prepare_math_suite
     from marco_cli.cli.session import open_engine, open_lanes, solve_prompts
-    from marco_cli.engine.base import Engine
     from marco_cli.models import ResolvedModel, model_sha256, resolve_model
     from marco_cli.ui.bench_progress import BenchProgress, PeriodicProgress, PlainProgress
     from marco_cli.ui.model_progress import console_reporter
@@ -393,7 +405,6 @@ def _math(
         return ModelRef(model.name, str(model.path), model_sha256(model))
 
     console = stderr_console()
-    json_out = bool(settings["json"])
     options = BenchOptions(
         samples=samples,
         seed=settings["seed"] if settings.get("seed") is not None else 0,
@@ -414,177 +425,73 @@ def _math(
             reflect=bool(settings.get("reflect")),
             results=out,
             resume=resume,
+            command=_command_line(),
             on_note=note,
         )
         engines.callback(suite.close)
-        if not json_out:
+        if not settings["json"]:
             console.print(f"results: {suite.path}", markup=False, highlight=False)
-        progress: Any = None
+        progress: Callable[[AttemptDone], None] | None = None
         if console.is_terminal:
-            progress = BenchProgress(console)
+            live = BenchProgress(console)
             for ds in suite.datasets:
                 for spec in suite.strategies:
-                    progress.add(ds.name, spec.name, suite.attempts(ds))
+                    live.add(ds.name, spec.name, suite.attempts(ds))
+            progress = engines.enter_context(live)
         elif settings.get("verbose"):
             progress = PlainProgress(console)
         elif not settings.get("quiet"):
             progress = PeriodicProgress(console)
-        engine = served[0] if served else engines.enter_context(open_engine(settings, resolved()))
-        backend = getattr(engine, "backend", "")
-        try:
-            with contextlib.ExitStack() as stack:
-                stack.enter_context(_sigterm_as_interrupt())
-                if isinstance(progress, BenchProgress):
-                    stack.enter_context(progress)
-                outcome = suite.run(engine, on_progress=progress, lanes=served[1:])
-        except (KeyboardInterrupt, Interrupted):
-            note(
-                f"interrupted; {len(suite.store)} records are safe in {suite.path}: run the "
-                "same command with --resume to continue"
-            )
-            return Outcome.INTERRUPTED
 
-    summaries = suite.summaries(outcome)
-    if report is not None:
-        _write_report(report, suite.markdown(outcome, backend=backend, command=command))
-    if json_out:
-        write_result(
-            json.dumps(
-                {
-                    "results": str(suite.path),
-                    "model": suite.model.to_json(),
-                    "new": outcome.new,
-                    "resumed": outcome.skipped,
-                    "errors": outcome.errors,
-                    "summary": [s.to_json() for s in summaries],
-                    "paired": [p.to_json() for p in paired(outcome.records)],
-                },
-                ensure_ascii=False,
-            )
-        )
-    else:
-        _print_tables(suite.tables(outcome))
-    errors = sum(1 for r in outcome.records if r.get("error"))
-    if errors:
-        note(
-            f'{errors} attempts failed (see "error" in {suite.path}); they count as wrong and '
-            "are retried by --resume"
-        )
-        return Outcome.PARTIAL
-    return Outcome.OK
+        def engine() -> Engine:
+            return served[0] if served else engines.enter_context(open_engine(settings, resolved()))
+
+        return _run_suite(settings, suite, engine, progress, report, lanes=served[1:])
 
 
-def _speed(*, settings: Settings, search: SearchConfig, report: Path | None) -> None:
-    from marco_cli.bench import render_markdown
-    from marco_cli.bench.speed_suite import run_speed_suite, speed_table
-    from marco_cli.cli.session import open_engine, solve_prompts
-
-    prompts = solve_prompts(settings)
-    console = stderr_console()
-    with open_engine(settings) as engine:
-        result = run_speed_suite(
-            engine,
-            prompts,
-            decode_tokens=settings.flag("max_tokens"),
-            seed=settings["seed"] if settings.get("seed") is not None else 0,
-            search=search,
-            system=settings["system"],
-            on_step=(lambda step: console.print(f"measuring: {step}", markup=False))
-            if console.is_terminal
-            else None,
-        )
-    table = speed_table(result)
-    if report is not None:
-        _write_report(report, render_markdown(table))
-    if settings["json"]:
-        write_result(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        _print_tables([table])
-
-
-def _translate(
-    *,
-    settings: Settings,
-    datasets: list[str] | None,
-    strategies: str | None,
-    selection: Any,
-    glossary: bool | None,
-    out: Path | None,
-    resume: bool,
-    report: Path | None,
+def _run_on_one_engine(
+    settings: Settings, suite: Suite[str, Result], report: Path | None
 ) -> Outcome:
-    from marco_cli import __version__
-    from marco_cli.bench import ResultStore, parse_ids, render_markdown, select_problems
-    from marco_cli.bench.translate_suite import (
-        glossary_pairs_table,
-        read_translation_set,
-        run_translate_suite,
-        translate_table,
-    )
-    from marco_cli.cli.search_settings import command_search
-    from marco_cli.cli.session import open_engine, translate_prompts
-    from marco_cli.languages import detect_language, parse_language
+    """A suite on one engine, with a line per step it announces on a terminal."""
+    from marco_cli.cli.session import open_engine
 
-    if not datasets or len(datasets) != 1:
-        raise UsageError(
-            "--suite translate needs one --dataset FILE.tsv "
-            "(source<TAB>reference(s)[<TAB>must<TAB>must-not<TAB>terms])"
+    with contextlib.ExitStack() as engines:
+        engines.callback(suite.close)
+        console = stderr_console()
+        on_event = (lambda line: console.print(line, markup=False)) if console.is_terminal else None
+        return _run_suite(
+            settings, suite, lambda: engines.enter_context(open_engine(settings)), on_event, report
         )
-    items = select_problems(
-        read_translation_set(datasets[0]),
-        ids=parse_ids(selection.ids),
-        offset=selection.offset,
-        limit=selection.limit,
-    )
-    if not items:
-        raise UsageError("the selection (--ids/--offset/--limit) holds no lines")
-    source_language = parse_language(settings["src"], "--src", allow_auto=True)
-    if source_language is None:
-        source_language = detect_language("\n".join(item.source for item in items))
-    target_language = parse_language(settings["tgt"], "--tgt")
-    names = [s.strip() for s in (strategies or "direct,cot").split(",") if s.strip()]
-    modes = (False, True) if glossary is None else (glossary,)
-    # The translation search, as `marco translate` runs it, with what the user set on top.
-    search = command_search(settings, "translate") if "mcts" in names else None
-    prompts = translate_prompts(settings)
-    console = stderr_console()
-    # With --out, each line's record is kept as it is done (and --resume skips those).
-    store = ResultStore(out, resume=resume).open() if out is not None else None
+
+
+def _run_suite(
+    settings: Settings,
+    suite: Suite[Event, Result],
+    engine: Callable[[], Engine],
+    on_event: Callable[[Event], None] | None,
+    report: Path | None,
+    *,
+    lanes: Sequence[Engine] = (),
+) -> Outcome:
+    """Run a prepared suite on the engine `engine()` opens (with `lanes`, more engines), then
+    show what it reports: the one way every suite runs. `kill PID` stops it as Ctrl-C does,
+    keeping what finished."""
     try:
-        with open_engine(settings) as engine:
-            results = run_translate_suite(
-                engine,
-                items,
-                prompts,
-                src=source_language,
-                tgt=target_language,
-                strategies=names,
-                glossary_modes=modes,
-                max_tokens=settings["max_tokens"],
-                temperature=settings["temperature"],
-                seed=settings["seed"] if settings.get("seed") is not None else 0,
-                search=search,
-                on_variant=(lambda name: console.print(f"translating: {name}", markup=False))
-                if console.is_terminal
-                else None,
-                store=store,
-                dataset=Path(datasets[0]).name,
-                stamp={"model": engine.model_name, "marco": __version__},
-            )
-    except KeyboardInterrupt:
-        if store is None:
-            raise
-        note(f"interrupted; the lines done are safe in {out}: rerun with --resume to continue")
+        with _sigterm_as_interrupt():
+            result = suite.run(engine(), lanes=lanes, on_event=on_event)
+    except (KeyboardInterrupt, Interrupted):
+        kept = suite.interrupted_note()
+        if kept is not None:
+            note(f"interrupted; {kept}")
         return Outcome.INTERRUPTED
-    finally:
-        if store is not None:
-            store.close()
-    tables = [translate_table(results, title=f"translate: {Path(datasets[0]).name}")]
-    tables += [t for t in [glossary_pairs_table(results)] if t is not None]
+    shown = suite.report(result)
     if report is not None:
-        _write_report(report, "\n".join(render_markdown(t) for t in tables))
+        _write_report(report, shown.markdown)
     if settings["json"]:
-        write_result(json.dumps([r.to_json() for r in results], ensure_ascii=False))
+        write_result(json.dumps(shown.json, ensure_ascii=False))
     else:
-        _print_tables(tables)
+        _print_tables(shown.tables)
+    if shown.failed:
+        note(shown.failed_note)
+        return Outcome.PARTIAL
     return Outcome.OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ config_app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 
-ConfigOpt = shared_option("config", "config")
+ConfigOpt = Annotated[Path | None, shared_option("config", "config")]
 
 
 @config_app.command("path")

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from marco_cli.cli import app
 from marco_cli.cli.options import shared_option
 from marco_cli.ui.console import write_result
+
+if TYPE_CHECKING:
+    from marco_cli.models import ModelInfo
 
 models_app = typer.Typer(
     name="models",
@@ -20,7 +23,7 @@ models_app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 
-JsonOpt = shared_option("json", "models")
+JsonOpt = Annotated[bool | None, shared_option("json", "models")]
 
 NameArg = Annotated[
     str,
@@ -101,7 +104,7 @@ def rm_command(
         note(f"deleted {name}: {cached.path}")
 
 
-def _print_models(rows: list, *, json_out: bool) -> None:
+def _print_models(rows: list[ModelInfo], *, json_out: bool) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -112,7 +115,7 @@ def _print_models(rows: list, *, json_out: bool) -> None:
         write_result(json.dumps([row.to_dict() for row in rows], indent=2, ensure_ascii=False))
         return
 
-    def size(row) -> str:
+    def size(row: ModelInfo) -> str:
         return format_size(row.size) if row.size_exact else f"~{format_size(row.size)}"
 
     console = Console(highlight=False)

@@ -20,7 +20,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -33,7 +33,8 @@ _TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool,
 def choice_type(name: str, choices: Sequence[str]) -> type[enum.Enum]:
     """A str Enum of `choices`: Typer turns it into a click choice, so help lists the values,
     a wrong one is a usage error and shell completion offers them."""
-    return enum.Enum(f"{name.title()}Choice", [(value, value) for value in choices], type=str)
+    members = [(value, value) for value in choices]
+    return cast("type[enum.Enum]", enum.Enum(f"{name.title()}Choice", members, type=str))
 
 
 def _python_type(setting: Setting) -> Any:
@@ -44,21 +45,23 @@ def _python_type(setting: Setting) -> Any:
 
 def typer_option(setting: Setting, command: str) -> Any:
     """The annotated type of the option `setting` in `command`, for a function signature."""
-    return Annotated[
-        _python_type(setting) | None,
-        typer.Option(
-            *setting.flag_names(),
-            help=setting.help_for(command),
-            min=setting.minimum,
-            max=setting.maximum,
-            show_default=False,
-        ),
-    ]
+    return Annotated[_python_type(setting) | None, _option(setting, command)]
+
+
+def _option(setting: Setting, command: str) -> Any:
+    return typer.Option(
+        *setting.flag_names(),
+        help=setting.help_for(command),
+        min=setting.minimum,
+        max=setting.maximum,
+        show_default=False,
+    )
 
 
 def shared_option(name: str, command: str) -> Any:
-    """The option `name` for a command that has no settings of its own (`marco config path`)."""
-    return typer_option(next(s for s in SCHEMA if s.name == name), command)
+    """The Typer option `name` for a command that has no settings of its own (`marco config
+    path`), to annotate its parameter with: `Annotated[Path | None, shared_option(...)]`."""
+    return _option(next(s for s in SCHEMA if s.name == name), command)
 
 
 def plain(value: Any) -> Any:

@@ -166,6 +166,7 @@ def _run_search(
             if live is not None:
                 live.stop()
     searched = result.search_result
+    assert searched is not None  # a search's result always holds its search
     if save_tree is not None:
         # The question rides along so `marco show --html` can put it above the tree.
         _save(save_tree, {"question": question, **searched.to_json()})

@@ -105,7 +105,7 @@ def translate(
     input_ = _input(text, mode, batch or 8)
     # Blank lines before the first text need no model: they are written as they arrive, and an
     # input of only blank lines never loads it.
-    first: list[Unit] = []
+    first: Sequence[Unit] = []
     for chunk in input_.chunks:
         if any(not unit.blank for unit in chunk):
             first = chunk
