@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marco_cli.bench.attempts import BenchOptions, ModelRef
+from marco_cli.bench.datasets import Dataset
 from marco_cli.bench.diagnostics import RewardDiagnostics, SearchDiagnostics
 from marco_cli.bench.stats import Comparison, Paired, Summary
+from marco_cli.bench.strategies import StrategySpec
 from marco_cli.search import SearchConfig
 
 __all__ = [
@@ -293,10 +296,10 @@ def file_label(path: str | Path, records: Sequence[dict[str, Any]]) -> str:
 def markdown_report(
     tables: Sequence[TextTable],
     *,
-    datasets: Sequence[Any],
-    model: Any,
-    options: Any,
-    strategies: Sequence[Any],
+    datasets: Sequence[Dataset],
+    model: ModelRef,
+    options: BenchOptions,
+    strategies: Sequence[StrategySpec],
     results: Path,
     backend: str = "",
     command: str = "",

@@ -42,9 +42,11 @@ from marco_cli.bench.store import ResultStore
 from marco_cli.bench.suite import SuiteReport
 from marco_cli.engine.base import Engine
 from marco_cli.errors import UsageError
+from marco_cli.glossary import Glossary
 from marco_cli.languages import Language, detect_language, parse_language
 from marco_cli.prompts import TranslatePrompts
 from marco_cli.search import SearchConfig
+from marco_cli.translate import UnitResult
 
 __all__ = [
     "TranslateSuite",
@@ -152,7 +154,7 @@ def keyword_check(
     return True, "ok"
 
 
-def terms_found(glossary: Any, source: str, terms: Sequence[str]) -> list[bool]:
+def terms_found(glossary: Glossary, source: str, terms: Sequence[str]) -> list[bool]:
     """For each slang term of `source`, whether the glossary's matches cover it: a match spans
     the term's place in the text (a separable term's two parts and the filler between)."""
     from marco_cli.glossary import GAP, MAX_FILLER
@@ -413,7 +415,11 @@ def run_translate_suite(
 
 
 def _record(
-    item: TranslationItem, unit: Any, variant: str, dataset: str, glossary: Any
+    item: TranslationItem,
+    unit: UnitResult,
+    variant: str,
+    dataset: str,
+    glossary: Glossary | None,
 ) -> dict[str, Any]:
     hyp = unit.translation if unit.ok else ""
     check = None

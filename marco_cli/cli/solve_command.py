@@ -17,6 +17,7 @@ from marco_cli.ui.console import stderr_console, terminal_safe, write_result
 
 if TYPE_CHECKING:
     from marco_cli.prompts import SolvePrompts
+    from marco_cli.reasoning import SolveOptions
     from marco_cli.settings import Settings
 
 
@@ -132,7 +133,7 @@ def _check_tree_file(path: Path) -> None:
 def _run_search(
     settings: Settings,
     question: str,
-    options: Any,
+    options: SolveOptions,
     prompts: SolvePrompts,
     *,
     json_out: bool,

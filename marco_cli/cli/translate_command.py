@@ -21,8 +21,11 @@ from marco_cli.errors import Outcome, UsageError
 from marco_cli.settings import Settings
 
 if TYPE_CHECKING:
+    from marco_cli.glossary import Glossary
+    from marco_cli.languages import Language
     from marco_cli.prompts import TranslatePrompts
-    from marco_cli.translate import Unit
+    from marco_cli.search import SearchConfig
+    from marco_cli.translate import Unit, UnitResult
 
 
 @app.command()
@@ -172,7 +175,7 @@ def _origin(settings: Settings, name: str) -> str:
     return f"--{name}" if settings.flag(name) is not None else f"{name} (config file)"
 
 
-def _languages(settings: Settings) -> tuple[Any, Any]:
+def _languages(settings: Settings) -> tuple[Language | None, Language]:
     from marco_cli.languages import parse_language
 
     src_name, tgt_name = _origin(settings, "src"), _origin(settings, "tgt")
@@ -208,7 +211,11 @@ def _write(data: str) -> None:
 
 
 def _write_blank(
-    units: Sequence[Unit], input_: _Input, json_out: bool, source: Any, target: Any
+    units: Sequence[Unit],
+    input_: _Input,
+    json_out: bool,
+    source: Language | None,
+    target: Language,
 ) -> None:
     """Output for units with nothing to translate: their blank lines, as they were."""
     from marco_cli.translate import UnitResult
@@ -228,7 +235,7 @@ def _write_blank(
             _write(input_.render_unit(unit.index, unit.text))
 
 
-def _lines(result: Any) -> str:
+def _lines(result: UnitResult) -> str:
     extra = result.source.count("\n")
     return f"line {result.line}" if not extra else f"lines {result.line}-{result.line + extra}"
 
@@ -237,15 +244,15 @@ def _run(
     settings: Settings,
     input_: _Input,
     prompts: TranslatePrompts,
-    glossary: Any,
+    glossary: Glossary | None,
     *,
-    source: Any,
-    target: Any,
+    source: Language | None,
+    target: Language,
     strategy: str,
     mode: str,
     split_long: bool,
     batch: int | None,
-    search: Any,
+    search: SearchConfig | None,
     json_out: bool,
 ) -> Outcome:
     from marco_cli.cli.session import open_engine

@@ -6,7 +6,11 @@ It only reads `AttemptDone` events from the runner; the runner never imports it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 from marco_cli.bench.runner import AttemptDone
 from marco_cli.ui.console import terminal_safe
@@ -35,7 +39,7 @@ class BenchProgress:
     """Per dataset x strategy: done/total, running accuracy, tokens/s, ETA (its own remaining
     attempts at its own mean time per attempt)."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Console) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self._progress = Progress(
@@ -48,7 +52,7 @@ class BenchProgress:
             console=console,
             transient=False,
         )
-        self._tasks: dict[tuple[str, str], Any] = {}
+        self._tasks: dict[tuple[str, str], TaskID] = {}
 
     def __enter__(self) -> BenchProgress:
         self._progress.start()
@@ -75,7 +79,7 @@ class PeriodicProgress:
     """A plain line at most every 10 s (`progress_lines`), where stderr is not a terminal and
     neither `--verbose` (a line per attempt) nor `--quiet` is given."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Console) -> None:
         from marco_cli.ui.progress_lines import ProgressLines
 
         self._lines = ProgressLines(console)
@@ -93,7 +97,7 @@ class PeriodicProgress:
 class PlainProgress:
     """One plain line per attempt (for logs: `--verbose` when stderr is not a terminal)."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Console) -> None:
         self._console = console
 
     def __call__(self, event: AttemptDone) -> None:

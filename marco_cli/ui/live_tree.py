@@ -31,6 +31,7 @@ from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from marco_cli.errors import UsageError
+from marco_cli.search import SearchEvent
 from marco_cli.ui.console import terminal_safe
 
 DOCUMENT_FORMAT = "marco-search-tree"
@@ -251,7 +252,7 @@ class LiveTree:
                 self._draw()
                 last = now
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: SearchEvent) -> None:
         snapshot = event.snapshot()
         self._snapshot, self._snapshot_at = snapshot, time.monotonic()
         if getattr(event, "kind", None) == "done":

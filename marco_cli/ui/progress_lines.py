@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from marco_cli.search import SearchEvent
 
 EVERY_S = 10.0
 """Seconds before the first line, and the least between two lines."""
@@ -19,7 +24,7 @@ class ProgressLines:
     """Prints `marco: <line>` on `console` when `EVERY_S` seconds have passed since the start
     or the last line; the line is built only then."""
 
-    def __init__(self, console: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
         self._console = console
         self._clock = clock
         self._due = clock() + EVERY_S
@@ -32,8 +37,8 @@ class ProgressLines:
         self._console.print(f"marco: {line()}", markup=False, highlight=False)
 
 
-def search_line(event: Any) -> str:
-    """One search event (`marco_cli.search.SearchEvent`) as a progress line."""
+def search_line(event: SearchEvent) -> str:
+    """One search event as a progress line."""
     stats = event.stats
     return (
         f"searching: iteration {event.iteration}/{event.iterations}, {stats.generated:,} tokens, "
