@@ -1,22 +1,27 @@
-"""Unit tests of the search's pieces: confidence, action granularity, tree, UCT."""
+"""Unit tests of the search's pieces: its settings, confidence, action granularity, tree, UCT."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 
 import pytest
 
-from marco_cli.engine.base import TokenLogprobs
+from marco_cli.engine.base import TokenLogprobs, answer_room
 from marco_cli.errors import UsageError
 from marco_cli.response import ANSWER_MARKERS
 from marco_cli.search import (
     ConfidenceReward,
     PathSample,
+    SearchConfig,
     Tree,
     action_rule,
     get_reward,
+    search_config,
     token_confidence,
+    upgrade_config_json,
 )
 from marco_cli.search.tree import Rollout
 from marco_cli.search.uct import uct_score
@@ -31,6 +36,56 @@ def detok(tokens) -> str:
 
 
 # -- confidence -------------------------------------------------------------------------------
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ({"search_tokens": 0}, "--search-tokens must be at least 1"),
+        ({"max_tokens": 0}, "--max-tokens must be at least 1"),
+        ({"early_stop": -1}, "--early-stop must not be negative"),
+        ({"select": "best"}, "unknown --select 'best'; choose one of reward, visits, vote"),
+        ({"top_p": 0.0}, "top_p must be in (0, 1]"),
+        ({"beam_width": 3}, "unknown search setting(s) beam_width"),
+    ],
+)
+def test_a_search_setting_out_of_range_names_the_flag_that_sets_it(layer, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        search_config(layer)
+
+
+def test_search_config_lays_its_layers_then_the_settings_every_command_shares():
+    config = search_config(
+        {"iterations": 4, "branch": 2},
+        {"iterations": 6, "branch": None},  # None leaves the field as the layers below set it
+        max_tokens=300,
+        seed=3,
+        reflect=False,
+    )
+    assert (config.iterations, config.branch, config.max_tokens) == (6, 2, 300)
+    assert (config.seed, config.reflect, config.search_tokens) == (3, False, None)
+    again = search_config(base=config, seed=4)
+    assert (again.seed, again.iterations) == (4, 6)
+    with pytest.raises(UsageError, match="--iterations"):
+        dataclasses.replace(config, iterations=0)  # a copy checks itself as well
+
+
+def test_a_config_saved_under_the_old_budget_names_reads_as_today():
+    old = {"iterations": 8, "max_tokens": None, "max_path_tokens": 1024}
+    assert upgrade_config_json(old) == {"iterations": 8, "search_tokens": None, "max_tokens": 1024}
+    today = SearchConfig(search_tokens=900).to_json()
+    assert upgrade_config_json(today) == today
+    assert SearchConfig(**upgrade_config_json({**today})) == SearchConfig(search_tokens=900)
+
+
+def test_an_answer_has_the_room_its_context_leaves():
+    assert answer_room(100, 50, 120) == 70
+    assert answer_room(100, 10, 4096) == 100
+    assert answer_room(100, 130, 120) == 0
+    assert answer_room(100, 10, 0) == 100  # a context of unknown size caps nothing
 
 
 def test_confidence_of_a_top5_token_is_its_share_of_the_top5():
