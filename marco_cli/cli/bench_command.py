@@ -437,7 +437,7 @@ def _math(
             for ds in suite.datasets:
                 for spec in suite.strategies:
                     live.add(ds.name, spec.name, suite.attempts(ds))
-            progress = engines.enter_context(live)
+            progress = live
         elif settings.get("verbose"):
             progress = PlainProgress(console)
         elif not settings.get("quiet"):
@@ -475,10 +475,15 @@ def _run_suite(
 ) -> Outcome:
     """Run a prepared suite on the engine `engine()` opens (with `lanes`, more engines), then
     show what it reports: the one way every suite runs. `kill PID` stops it as Ctrl-C does,
-    keeping what finished."""
+    keeping what finished. An `on_event` that is a context manager (a live display) is open
+    while the suite runs, and closed before anything else is printed."""
     try:
-        with _sigterm_as_interrupt():
-            result = suite.run(engine(), lanes=lanes, on_event=on_event)
+        with contextlib.ExitStack() as running:
+            running.enter_context(_sigterm_as_interrupt())
+            opened = engine()  # before a live display, which would draw over its loading line
+            if isinstance(on_event, contextlib.AbstractContextManager):
+                running.enter_context(on_event)
+            result = suite.run(opened, lanes=lanes, on_event=on_event)
     except (KeyboardInterrupt, Interrupted):
         kept = suite.interrupted_note()
         if kept is not None:
