@@ -68,11 +68,12 @@ class SearchConfig:
     reward: str = "confidence"
 
     def __post_init__(self) -> None:
-        positive = ("iterations", "branch", "search_tokens", "max_tokens", "max_step_tokens")
+        counts = ("iterations", "branch", "search_tokens", "max_tokens", "max_step_tokens")
+        limits = ("max_depth", "parallel", "chunk")
         checks = [
-            *(_at_least_one(self, name) for name in (*positive, "max_depth", "parallel", "chunk")),
-            (self.exploration >= 0, f"{_flag('exploration')} must not be negative"),
-            (self.temperature >= 0, f"{_flag('temperature')} must not be negative"),
+            *(_at_least_one(self, name) for name in (*counts, *limits)),
+            (self.exploration >= 0, "--exploration must not be negative"),
+            (self.temperature >= 0, "--temperature must not be negative"),
             (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (self.max_reflections >= 0, "max_reflections must not be negative"),
             (self.time_limit is None or self.time_limit > 0, "--time-limit must be positive"),
