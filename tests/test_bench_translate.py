@@ -139,6 +139,40 @@ def test_translate_suite_through_the_cli(
     )
 
 
+def test_kill_stops_the_translate_suite_keeping_the_lines_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGTERM (`kill PID`) is Ctrl-C for every suite: exit 130, the lines done kept in --out
+    and a resume hint, as for the math suite."""
+    import os
+    import signal
+
+    from fake_engine import FakeEngine
+
+    import marco_cli.cli.session as session
+    from marco_cli.cli import main
+
+    class KilledOnItsSecondBatch(FakeEngine):
+        def generate_batch(self, requests, on_text=None):
+            if len(self.calls) == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return super().generate_batch(requests, on_text)
+
+    path = tmp_path / "set.tsv"
+    path.write_text("这个鞋拥有踩屎感\tsoft shoes\n太好看了\tso pretty\n", encoding="utf-8")
+    engine = KilledOnItsSecondBatch("", [], fallback="Soft.\n</Output>")
+    monkeypatch.setattr(session, "open_engine", lambda settings: engine)
+    out = tmp_path / "out.jsonl"
+    args = ["bench", "--suite", "translate", "-d", str(path), "-s", "direct,cot"]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--no-glossary", "-o", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert exc.value.code == 130, err
+    assert f"the lines done are safe in {out}" in err and "--resume" in err
+    # direct's two lines came in the first batch; cot's batch was cut.
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2 and engine.closed
+
+
 def test_set_with_terms_and_no_reference(tmp_path: Path) -> None:
     path = tmp_path / "set.tsv"
     path.write_text(
