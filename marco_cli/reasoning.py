@@ -115,7 +115,7 @@ def solve(
     prompts: SolvePrompts,
     *,
     on_text: Callable[[str], None] | None = None,
-    on_event: Callable[[Any], None] | None = None,
+    on_event: Callable[[SearchEvent], None] | None = None,
 ) -> SolveResult:
     """Answer `question`. Streams generated text to `on_text` (cot) or search events to
     `on_event` (mcts). Raises Interrupted (with the partial text) on Ctrl-C."""

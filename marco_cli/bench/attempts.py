@@ -18,12 +18,12 @@ from typing import Any
 from marco_cli import __version__
 from marco_cli.answers import answers_match, extract_answer
 from marco_cli.bench.datasets import Dataset, Problem
-from marco_cli.bench.self_consistency import sc_temperature, solve_self_consistency
+from marco_cli.bench.self_consistency import ScResult, sc_temperature, solve_self_consistency
 from marco_cli.bench.strategies import StrategySpec, match_strategy
 from marco_cli.engine.base import Engine
 from marco_cli.errors import ContextOverflowError, UsageError
 from marco_cli.prompts import SolvePrompts
-from marco_cli.reasoning import SolveOptions
+from marco_cli.reasoning import SolveOptions, SolveResult
 from marco_cli.search import SearchConfig, search_config
 
 ANSWER_TEXT_LIMIT = 4000
@@ -111,7 +111,7 @@ def options_json(
     return json.loads(json.dumps(data, default=str))
 
 
-SolveFn = Callable[[Engine, str, SolveOptions, SolvePrompts], Any]
+SolveFn = Callable[[Engine, str, SolveOptions, SolvePrompts], SolveResult]
 """`reasoning.solve`, or a scripted stand-in in tests."""
 
 
@@ -180,6 +180,7 @@ def run_attempt(
         if match is None or match.get("error"):
             return failed(f"--match-tokens: no {options_json['sc']['match_tokens']} result here")
         matched = int(match.get("generated_tokens") or 0)
+    result: SolveResult | ScResult
     try:
         if spec.chains:
             result = solve_self_consistency(
@@ -215,7 +216,9 @@ def run_attempt(
         "reward": _round(getattr(result, "reward", None), 6),
         "reflections": getattr(result, "reflections", 0),
         "search": getattr(result, "search_summary", None),
-        "sc": {**result.summary(), "match_tokens": matched} if spec.chains else None,
+        "sc": {**result.summary(), "match_tokens": matched}
+        if isinstance(result, ScResult)
+        else None,
         "error": None,
         **tail,
     }

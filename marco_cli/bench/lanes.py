@@ -10,12 +10,13 @@ from typing import Any
 
 from marco_cli.bench.datasets import Problem
 from marco_cli.bench.strategies import StrategySpec
+from marco_cli.engine.base import Engine
 
 
 def run_in_lanes(
     problems: Sequence[Problem],
-    engines: Sequence[Any],
-    attempts: Callable[[Problem, Any], Iterator[tuple[StrategySpec, dict[str, Any]]]],
+    engines: Sequence[Engine],
+    attempts: Callable[[Problem, Engine], Iterator[tuple[StrategySpec, dict[str, Any]]]],
     keep: Callable[[StrategySpec, dict[str, Any]], None],
 ) -> None:
     """Run the problems with one in flight per engine; `keep` each record in this thread.
@@ -23,7 +24,7 @@ def run_in_lanes(
     A failure or Ctrl-C stops the lanes after their current attempt (what is in flight is cut
     when the caller closes the engines); every record finished before it is kept first.
     """
-    free: queue.Queue[Any] = queue.Queue()
+    free: queue.Queue[Engine] = queue.Queue()
     for lane in engines:
         free.put(lane)
     done: queue.Queue[tuple[StrategySpec, dict[str, Any]]] = queue.Queue()

@@ -22,7 +22,7 @@ from marco_cli.settings import Settings
 from marco_cli.ui.console import note, stderr_console, write_result
 
 if TYPE_CHECKING:  # imported when a command runs, so that `marco --help` stays quick
-    from marco_cli.bench import AttemptDone
+    from marco_cli.bench import AttemptDone, TextTable
     from marco_cli.bench.datasets import Selection
     from marco_cli.bench.suite import Event, Result, Suite
     from marco_cli.engine.base import Engine
@@ -331,7 +331,7 @@ def _command_line() -> str:
     return shlex.join(["marco", *sys.argv[1:]])
 
 
-def _print_tables(tables: list[Any]) -> None:
+def _print_tables(tables: list[TextTable]) -> None:
     """A Rich table on a terminal; Markdown (the same rows) when stdout is piped."""
     from marco_cli.bench import render_markdown
     from marco_cli.ui.tables import render_rich

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +19,7 @@ from marco_cli.ui.console import stderr_console, terminal_safe, write_result
 if TYPE_CHECKING:
     from marco_cli.prompts import SolvePrompts
     from marco_cli.reasoning import SolveOptions
+    from marco_cli.search import SearchEvent
     from marco_cli.settings import Settings
 
 
@@ -152,11 +154,11 @@ def _run_search(
     console = stderr_console()
     with open_engine(settings) as engine:
         live = LiveTree(console, keep=tree is not False) if console.is_terminal else None
-        on_event: Any = live
+        on_event: Callable[[SearchEvent], None] | None = live
         if live is None and not quiet:
             lines = ProgressLines(console)
 
-            def on_event(event: Any) -> None:
+            def on_event(event: SearchEvent) -> None:
                 lines(lambda: search_line(event))
 
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from marco_cli.engine.base import Engine, Generation, Request, Sampling, split_tokens
 from marco_cli.errors import MarcoError, UsageError
@@ -25,6 +25,9 @@ from marco_cli.translate.prompting import PromptBuilder
 from marco_cli.translate.repair import repair_leftovers
 from marco_cli.translate.results import UnitResult
 from marco_cli.translate.units import MODES, Document, Unit, split_to_fit
+
+if TYPE_CHECKING:  # the search loads when a search runs
+    from marco_cli.search import SearchEvent
 
 _THOUGHT_ENDS = ("</Thought>", "<Output>")
 
@@ -135,7 +138,7 @@ class Translator:
         return next(iter(self.translate_document(document)))
 
     def translate_document(
-        self, document: Document, on_event: Callable[[Any], None] | None = None
+        self, document: Document, on_event: Callable[[SearchEvent], None] | None = None
     ) -> Iterator[UnitResult]:
         """Results for every unit of `document`, blank ones included, in input order.
 
@@ -147,7 +150,9 @@ class Translator:
         return self.translate_stream([document.units], on_event)
 
     def translate_stream(
-        self, chunks: Iterable[Sequence[Unit]], on_event: Callable[[Any], None] | None = None
+        self,
+        chunks: Iterable[Sequence[Unit]],
+        on_event: Callable[[SearchEvent], None] | None = None,
     ) -> Iterator[UnitResult]:
         """Results for units that arrive in chunks (a pipe's lines as they come), in order.
 
@@ -159,7 +164,7 @@ class Translator:
             yield from self._translate_chunk(chunk, on_event)
 
     def _translate_chunk(
-        self, units: Sequence[Unit], on_event: Callable[[Any], None] | None
+        self, units: Sequence[Unit], on_event: Callable[[SearchEvent], None] | None
     ) -> Iterator[UnitResult]:
         jobs, refused = self.plan(units)
         by_unit: dict[int, list[Job]] = {}
@@ -222,7 +227,9 @@ class Translator:
         if batch:
             yield batch
 
-    def _run_batch(self, batch: list[Job], on_event: Callable[[Any], None] | None) -> list[Piece]:
+    def _run_batch(
+        self, batch: list[Job], on_event: Callable[[SearchEvent], None] | None
+    ) -> list[Piece]:
         try:
             return self._generate(batch, on_event)
         except MarcoError as exc:
@@ -237,7 +244,9 @@ class Translator:
                 results.append(Piece(error=exc.message))
         return results
 
-    def _generate(self, batch: list[Job], on_event: Callable[[Any], None] | None) -> list[Piece]:
+    def _generate(
+        self, batch: list[Job], on_event: Callable[[SearchEvent], None] | None
+    ) -> list[Piece]:
         if self.options.strategy == "mcts":
             pieces = [self._mcts(job, on_event) for job in batch]
         elif self.prompter.kind == "direct":
@@ -309,7 +318,7 @@ class Translator:
             piece.error = "the model produced no translation"
         return piece
 
-    def _mcts(self, job: Job, on_event: Callable[[Any], None] | None) -> Piece:
+    def _mcts(self, job: Job, on_event: Callable[[SearchEvent], None] | None) -> Piece:
         """Search over reasoning paths; the path with the best confidence reward wins.
 
         The search's answer is the <Output> text of its best completed rollout. When no rollout
