@@ -113,3 +113,21 @@ def test_rows_on_a_pool_of_threads_match_one_thread() -> None:
     finally:
         pool.close()
     assert repr(pooled) == repr(alone)
+
+
+def test_the_pool_counts_its_helpers_cpu_time() -> None:
+    from marco_cli.engine.sampling import RowPool
+
+    rows = np.random.default_rng(10).normal(size=(16, 151_936)).astype(np.float32)
+
+    def work() -> None:  # every thread that runs it does the same CPU work
+        np.exp(rows).sum()
+
+    alone, pool = RowPool(1), RowPool(2)
+    try:
+        alone.run(work, helpers=1)
+        pool.run(work, helpers=1)
+    finally:
+        pool.close()
+    assert alone.cpu_seconds == 0.0  # no helper: the caller counts its own time
+    assert pool.cpu_seconds > 0.0

@@ -94,8 +94,8 @@ class EngineStats:
     """Seconds inside generate_batch outside the model evaluation: filling batches, sampling,
     log-probabilities, detokenizing, stop checks (0 where the engine cannot tell them apart)."""
     host_cpu_seconds: float = 0.0
-    """The CPU seconds of that host work (the calling thread's): unlike wall seconds, they do not
-    grow while other processes hold the CPU."""
+    """The CPU seconds of that host work (the calling thread's and the threads that scan logits
+    rows beside it): unlike wall seconds, they do not grow while other processes hold the CPU."""
     batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 

@@ -263,6 +263,7 @@ class LlamaEngine:
         stats = self.stats
         started, decode_before = time.perf_counter(), stats.decode_seconds
         cpu_started, decode_cpu_before = time.thread_time(), self._decode_cpu_seconds
+        helpers_before = self._rows.cpu_seconds
         results: list[Generation] = []
         try:
             # A batch can hold at most one request per KV sequence; larger ones run in groups,
@@ -275,6 +276,7 @@ class LlamaEngine:
             stats.host_seconds += time.perf_counter() - started - decoding
             decoding = self._decode_cpu_seconds - decode_cpu_before
             stats.host_cpu_seconds += time.thread_time() - cpu_started - decoding
+            stats.host_cpu_seconds += self._rows.cpu_seconds - helpers_before
         return results
 
     def _run_group(

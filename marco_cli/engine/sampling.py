@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, cast
@@ -85,16 +86,24 @@ class RowPool:
     def __init__(self, threads: int) -> None:
         self.helpers = max(0, threads - 1)
         self._executor = ThreadPoolExecutor(self.helpers) if self.helpers else None
+        self.cpu_seconds = 0.0
+        """CPU time the helper threads have spent in `work` (the caller's own is its to count)."""
 
     def run(self, work: Callable[[], None], helpers: int) -> None:
         """`work` on this thread and on up to `helpers` of the pool's threads at once."""
+
+        def timed() -> float:
+            started = time.thread_time()
+            work()
+            return time.thread_time() - started
+
         executor = self._executor
         started = (
-            [executor.submit(work) for _ in range(min(helpers, self.helpers))] if executor else []
+            [executor.submit(timed) for _ in range(min(helpers, self.helpers))] if executor else []
         )
         work()
         for future in started:
-            future.result()
+            self.cpu_seconds += future.result()
 
     def close(self) -> None:
         if self._executor is not None:
