@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import project_files
 import pytest
 
 from marco_cli.errors import ModelError, UsageError
@@ -30,7 +31,6 @@ DEMO_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 DEMO_SIZE = 491_400_064
 DEMO_15B_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 DEMO_15B_SIZE = 1_117_320_768
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,11 +292,7 @@ def test_registry_entries() -> None:
 def test_each_demo_extra_installs_exactly_its_parts() -> None:
     """pyproject's extra of every demo entry pins the packages its parts live in, no more, no
     less: a part missing from the extra could never be installed."""
-    import tomllib
-
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "optional-dependencies"
-    ]
+    extras = project_files.extras()
     demos = [e for e in registry.entries().values() if e.source == "demo"]
     assert [e.extra for e in demos] == ["demo", "demo-1-5b"]
     for entry in demos:

@@ -7,6 +7,8 @@ import importlib.util
 import re
 from pathlib import Path
 
+import project_files
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,14 +29,10 @@ def test_the_setup_section_has_the_two_commands_ci_runs() -> None:
 
 
 def test_the_first_command_installs_an_extra_every_pip_matches() -> None:
-    import tomllib
-
     first = setup_commands()[0]
     extras = re.fullmatch(r'pip install -e "\.\[([^\]]+)\]" && .*', first)
     assert extras is not None, first
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "optional-dependencies"
-    ]
+    declared = project_files.extras()
     for extra in extras[1].split(","):
         # pip before 23.3 compares the name as typed with the wheel's normalized spelling
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", extra), extra
