@@ -12,7 +12,8 @@ not. Each row's vocabulary (151,936 logits for Marco-o1) is read from memory onc
   descending, id ascending);
 - the log-normalizer, `base.log_normalizer`, into a scratch row reused by the thread.
 
-Rows are scanned on a pool of threads when the engine has one (numpy lets go of the GIL), and the
+Rows are scanned on helper threads too when the engine has them (numpy lets go of the GIL; on
+the project's 2-core machine two threads measured no faster than one, see the README), and the
 draws of the rows that share their sampling settings are computed together. Rows that need the
 whole vocabulary ordered (top_k 0) or hold no finite maximum take `base.top_ids` alone.
 """
