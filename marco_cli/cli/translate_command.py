@@ -6,11 +6,10 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,6 +25,8 @@ if TYPE_CHECKING:
     from marco_cli.prompts import TranslatePrompts
     from marco_cli.search import SearchConfig
     from marco_cli.translate import Unit, UnitResult
+    from marco_cli.ui.live_tree import LiveTree
+    from marco_cli.ui.translate_progress import TranslateProgress
 
 
 @app.command()
@@ -275,8 +276,8 @@ def _run(
     pending = input_.pending
     failed: list[int] = []
     written = translated = 0
-    progress = None
-    live_tree = None
+    progress: TranslateProgress | None = None
+    live_tree: LiveTree | None = None
     with open_engine(settings) as engine:
         try:
             translator = Translator(engine, prompts, options, glossary)
@@ -286,7 +287,9 @@ def _run(
                 live_tree = LiveTree(console, keep=False)
                 live_tree.start()
             elif console.is_terminal and not sys.stdout.isatty() and pending != 1:
-                progress = _Progress(console, engine, pending)
+                from marco_cli.ui.translate_progress import TranslateProgress
+
+                progress = TranslateProgress(console, engine, pending)
             results = translator.translate_stream(
                 input_.chunks, on_event=live_tree if live_tree is not None else None
             )
@@ -322,48 +325,8 @@ def _run(
     return Outcome.OK
 
 
-def _stop(progress: Any, live_tree: Any) -> None:
+def _stop(progress: TranslateProgress | None, live_tree: LiveTree | None) -> None:
     if progress is not None:
         progress.stop()
     if live_tree is not None:
         live_tree.stop()
-
-
-class _Progress:
-    """A transient Rich progress bar on stderr: units done, tokens/s, ETA."""
-
-    def __init__(self, console: Any, engine: Any, total: int | None) -> None:
-        """`total` None: a stream, whose length is not known (the bar then only pulses)."""
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self._engine = engine
-        self._generated = engine.stats.generated
-        self._started = time.perf_counter()
-        self._progress = Progress(
-            TextColumn("translating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[speed]} tok/s"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self._task = self._progress.add_task("translate", total=total, speed="–")
-        self._progress.start()
-
-    def advance(self) -> None:
-        elapsed = time.perf_counter() - self._started
-        tokens = self._engine.stats.generated - self._generated
-        speed = f"{tokens / elapsed:.1f}" if elapsed > 0 else "–"
-        self._progress.update(self._task, advance=1, speed=speed)
-
-    def stop(self) -> None:
-        self._progress.stop()
