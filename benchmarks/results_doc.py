@@ -272,7 +272,12 @@ def prereg_section() -> list[str]:
         "MGSM-zh file through an absolute path at first (its sha256 is in every record). Problems "
         "61–96 ran on the code of `8d42878`; from 97 on, the run resumed on `f919de5`, whose "
         "engine samples a whole decode step at once, with outputs pinned bit for bit to the "
-        "earlier row-by-row sampling (tests/test_engine_seeded.py)",
+        "earlier row-by-row sampling (tests/test_engine_seeded.py). To finish a session sooner, "
+        "problems 221–250 ran from 2026-12-07 in a second one-thread process on the other core "
+        "(the same command with `--offset 220 --limit 30` and its own results file, "
+        "`results/mgsm-zh-221-250-demo-1.5b.part.jsonl`, whose records are appended to this file "
+        "when both are done): an attempt's seed is the base seed plus its sample number, so its "
+        "record does not depend on the process or the order it ran in",
         "",
         f"`{vote}` is `{PREREG_SEARCH}`'s own searches answered by the answer their majority vote "
         "took (`search.choices`), so it costs no tokens beyond the search's.",
