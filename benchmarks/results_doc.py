@@ -59,6 +59,8 @@ PREREG = Run(
     "--max-tokens 1024 --seed 0 --threads 1 -o results/mgsm-zh-61-250-demo-1.5b.jsonl --resume",
 )
 """The pre-registered run (docs/preregistration.md): H1, the search's vote against sc."""
+PREREG_PART = "results/mgsm-zh-219-250-demo-1.5b.part.jsonl"
+"""What the run's second process wrote (see the deviations), appended to PREREG's file."""
 PREREG_DOC = "docs/preregistration.md"
 PREREG_PROBLEMS = 190
 PREREG_SEARCH, PREREG_CHOICE = "mcts-step-reflect", "vote"
@@ -257,6 +259,7 @@ def prereg_section() -> list[str]:
     first = min(str(r["time"]) for r in records)
     if datetime.fromisoformat(first) <= datetime.fromisoformat(committed):
         raise SystemExit(f"{PREREG.file} has a record older than {PREREG_DOC}'s commit")
+    _check_appended(path, ROOT / PREREG_PART)
     viewed = as_chosen(records, [PREREG_CHOICE])
     vote = f"{PREREG_SEARCH}@{PREREG_CHOICE}"
     out = [
@@ -272,12 +275,14 @@ def prereg_section() -> list[str]:
         "MGSM-zh file through an absolute path at first (its sha256 is in every record). Problems "
         "61–96 ran on the code of `8d42878`; from 97 on, the run resumed on `f919de5`, whose "
         "engine samples a whole decode step at once, with outputs pinned bit for bit to the "
-        "earlier row-by-row sampling (tests/test_engine_seeded.py). To finish a session sooner, "
-        "problems 221–250 ran from 2026-12-07 in a second one-thread process on the other core "
-        "(the same command with `--offset 220 --limit 30` and its own results file, "
-        "`results/mgsm-zh-221-250-demo-1.5b.part.jsonl`, whose records are appended to this file "
-        "when both are done): an attempt's seed is the base seed plus its sample number, so its "
-        "record does not depend on the process or the order it ran in",
+        "earlier row-by-row sampling (tests/test_engine_seeded.py). To finish sooner, a second "
+        "one-thread process ran on the other core from 2026-12-07, into its own file, "
+        f"`{PREREG_PART}`: problems 221–250 (the same command with `--offset 220 --limit 30`), "
+        "then 219–220 (`--offset 218 --limit 2`), while the main process finished 61–218 (its "
+        "last resume with `--limit 158`, so that it stopped there). The second file's records "
+        "were then appended to this one, each unchanged (this script checks it). An attempt's "
+        "seed is the base seed plus its sample number, so its record does not depend on the "
+        "process or the order it ran in",
         "",
         f"`{vote}` is `{PREREG_SEARCH}`'s own searches answered by the answer their majority vote "
         "took (`search.choices`), so it costs no tokens beyond the search's.",
@@ -309,6 +314,20 @@ def prereg_section() -> list[str]:
         "",
     ]
     return out
+
+
+def _check_appended(whole: Path, part: Path) -> None:
+    """Every line a second process wrote is in the whole run's file, byte for byte."""
+    if not part.is_file():
+        return
+    lines = set(whole.read_text(encoding="utf-8").splitlines())
+    missing = [
+        n
+        for n, line in enumerate(part.read_text(encoding="utf-8").splitlines(), 1)
+        if line.strip() and line not in lines
+    ]
+    if missing:
+        raise SystemExit(f"{part} line {missing[0]} is not in {whole} as written")
 
 
 def _sc_name(records: list[dict[str, Any]]) -> str:

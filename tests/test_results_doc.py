@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
 from test_bench_diagnostics import record, rollout
 
 
@@ -98,6 +99,21 @@ def test_the_preregistered_rule_needs_more_vote_wins_and_p_below_005() -> None:
     assert not doc.h1(as_chosen(records(6, 2, 5), ["vote"])).holds  # p = 0.29
     assert not doc.h1(as_chosen(records(2, 10, 0), ["vote"])).holds  # sc wins: no switch
     assert doc.h1(as_chosen([problem("1", True, True)[0]], ["vote"])) is None  # no sc yet
+
+
+def test_a_second_processs_records_must_be_in_the_whole_file_unchanged(tmp_path: Path) -> None:
+    doc = _results_doc()
+    whole, part = tmp_path / "whole.jsonl", tmp_path / "part.jsonl"
+    whole.write_text('{"id": "1"}\n{"id": "2", "answer": "7"}\n', encoding="utf-8")
+    part.write_text('{"id": "2", "answer": "7"}\n', encoding="utf-8")
+    doc._check_appended(whole, part)
+    doc._check_appended(whole, tmp_path / "absent.jsonl")  # a run in one process
+    part.write_text('{"id": "2", "answer": "7"}\n{"id": "3"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match="line 2"):
+        doc._check_appended(whole, part)  # not appended
+    part.write_text('{"id": "2", "answer": "8"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match="line 1"):
+        doc._check_appended(whole, part)  # changed on the way
 
 
 def test_heldout_section_scores_both_glossary_modes_on_the_lines_both_reached(
