@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 
 import project_files
-
-ROOT = Path(__file__).resolve().parents[1]
+from project_files import ROOT
 
 
 def setup_commands() -> list[str]:
